@@ -1,0 +1,271 @@
+"""Typed experiment configuration: dataclasses, JSON loading, dotted overrides, validation.
+
+A config fully describes a run. `load_config(path, overrides)` reads a JSON file (every field
+optional; missing ones take the defaults below, which are experiment 1's), applies
+`section.key=value` overrides and validates the result. `config_to_dict` gives the resolved
+form that training writes into the run directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used; the message says why."""
+
+
+@dataclass
+class DataConfig:
+    height: int = 256  # pixels, multiple of 4
+    width: int = 256  # pixels, multiple of 4
+    include_masks: bool = False  # lesion mask travels as a second channel
+    eval_images: int = 4  # fixed eval images per domain shown in TensorBoard panels
+
+
+@dataclass
+class GeneratorConfig:
+    filters: int = 32  # ngf: channels after the stem
+    residual_blocks: int = 9
+    padding: str = "zero"  # "zero" (exp1: zero pads, 'same' strided convs) | "reflect" (exp2)
+    activation: str = "leaky_relu"  # "leaky_relu" (slope 0.2) | "relu"
+    kernel_init: str = "truncated_normal"  # "truncated_normal" | "normal", both mean 0 std 0.02
+    conv_bias: str = "always"  # "always" | "unnormalised": bias only on convs without a norm after
+    norm_epsilon: float = 1e-5
+    norm_scale_init: str = "truncated_normal"  # "truncated_normal" (mean 1, std 0.02) | "ones"
+    residual_activation: str = "relu"  # "relu" | "none": applied to block + input
+    upsample: str = "conv_transpose"  # "conv_transpose" | "nn_upsample_conv" | "bilinear_upsample_conv"
+    transpose_kernel_size: int = 3  # conv_transpose only: 3 (exp1) | 4 (exp2)
+    transpose_norm: bool = True  # conv_transpose only: IN after it (exp1) or bias and no norm (exp2)
+    transpose_init: str = "network"  # conv_transpose only: "network" (kernel_init) | "glorot_uniform"
+    icnr: bool = False  # ICNR initialisation of the upsampling kernels (scale 2)
+    spectral_norm: bool = False  # divide every conv kernel by its power-iteration sigma on the fly
+    input_skip: bool = True  # output = tanh(input + head) (exp1) instead of tanh(head) (exp2)
+
+
+@dataclass
+class DiscriminatorConfig:
+    filters: int = 64  # channels of the first conv; doubled up to 8x
+    padding: str = "zero"  # "zero" | "reflect": pad 2 before every 4x4 'valid' conv
+    kernel_init: str = "truncated_normal"  # "truncated_normal" | "normal", mean 0 std 0.02
+    conv_bias: str = "always"  # "always" | "unnormalised"
+    norm_epsilon: float = 1e-5
+    norm_scale_init: str = "truncated_normal"  # "truncated_normal" | "ones"
+    spectral_norm: bool = False
+
+
+@dataclass
+class LossConfig:
+    generator_adversarial_weight: float = 1.0  # w in w * mean((D(fake) - 1)^2)
+    discriminator_real_weight: float = 0.5  # w in w * mean((D(real) - 1)^2)
+    discriminator_fake_weight: float = 0.5  # w in w * mean(D(pooled fake)^2)
+    cycle_weight: float = 10.0  # lambda, multiplies cycle and identity terms
+    cycle_reduction: str = "sum"  # how the two directions combine: "sum" (exp1) | "mean" (exp2)
+    identity_weight: float = 0.0  # lambda_id; the term compares an image with its own translation
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 1  # per replica; global batch = batch_size x replicas
+    generator_lr: float = 2e-4
+    discriminator_lr: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    schedule_unit: str = "epochs"  # "epochs" | "steps": unit of `duration` and `decay_start`
+    duration: int = 200  # length of training, in schedule_unit
+    decay_start: int = 100  # lr constant until here, then linear decay to 0 at `duration`
+    max_steps: int = 0  # stop after this many steps (0: train the whole duration); lr keeps its schedule
+    pool_size: int = 50  # history pool per domain; 0 turns it off
+    checkpoint_every: int = 10000  # steps
+    image_every: int = 1000  # steps between TensorBoard image panels
+    log_every: int = 100  # steps between TensorBoard scalars
+    max_checkpoints: int = 0  # 0 keeps every checkpoint
+    strategy: str = "auto"  # "auto" | "default" | "mirrored"
+    deterministic: bool = False  # TF op determinism (slower; exact reruns)
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "exp1"
+    seed: int = 42
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def channels(self) -> int:
+        """Channels of a generator input/output and a discriminator input: image (+ mask)."""
+        return 2 if self.data.include_masks else 1
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.data.height, self.data.width, self.channels)
+
+
+CHOICES = {
+    "generator.padding": ("zero", "reflect"),
+    "generator.activation": ("leaky_relu", "relu"),
+    "generator.kernel_init": ("truncated_normal", "normal"),
+    "generator.conv_bias": ("always", "unnormalised"),
+    "generator.norm_scale_init": ("truncated_normal", "ones"),
+    "generator.residual_activation": ("relu", "none"),
+    "generator.upsample": ("conv_transpose", "nn_upsample_conv", "bilinear_upsample_conv"),
+    "generator.transpose_kernel_size": (3, 4),
+    "generator.transpose_init": ("network", "glorot_uniform"),
+    "discriminator.padding": ("zero", "reflect"),
+    "discriminator.kernel_init": ("truncated_normal", "normal"),
+    "discriminator.conv_bias": ("always", "unnormalised"),
+    "discriminator.norm_scale_init": ("truncated_normal", "ones"),
+    "loss.cycle_reduction": ("sum", "mean"),
+    "train.schedule_unit": ("epochs", "steps"),
+    "train.strategy": ("auto", "default", "mirrored"),
+}
+
+POSITIVE = (
+    "data.height", "data.width", "generator.filters", "discriminator.filters",
+    "train.batch_size", "train.duration", "train.checkpoint_every", "train.image_every",
+    "train.log_every",
+)
+NON_NEGATIVE = (
+    "data.eval_images", "generator.residual_blocks", "train.decay_start", "train.max_steps",
+    "train.pool_size", "train.max_checkpoints", "train.generator_lr", "train.discriminator_lr",
+    "loss.generator_adversarial_weight", "loss.discriminator_real_weight",
+    "loss.discriminator_fake_weight", "loss.cycle_weight", "loss.identity_weight",
+)
+
+
+def _sections() -> dict[str, type]:
+    return {f.name: f.type for f in dataclasses.fields(ExperimentConfig) if f.name not in ("name", "seed")}
+
+
+def valid_keys() -> list[str]:
+    """Every dotted key a config file or `--set` may name."""
+    keys = ["name", "seed"]
+    for section, cls in _sections().items():
+        cls = globals()[cls] if isinstance(cls, str) else cls
+        keys += [f"{section}.{f.name}" for f in dataclasses.fields(cls)]
+    return keys
+
+
+KIND_NAMES = {int: "an integer", float: "a number", str: "a string"}
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    """Convert `value` (JSON value or override string) to the type of `default`."""
+    kind = type(default)
+    if isinstance(value, str) and kind is not str:
+        text = value.strip()
+        if kind is bool:
+            if text.lower() in ("true", "1", "yes", "on"):
+                return True
+            if text.lower() in ("false", "0", "no", "off"):
+                return False
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{key}: expected {KIND_NAMES[kind]}, got {value!r}") from err
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return int(value)
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _unknown(key: str) -> ConfigError:
+    return ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(valid_keys())}")
+
+
+def _set(config: ExperimentConfig, key: str, value: Any) -> None:
+    parts = key.split(".")
+    if len(parts) == 1 and parts[0] in ("name", "seed"):
+        setattr(config, key, _coerce(key, value, getattr(config, key)))
+        return
+    if len(parts) != 2 or parts[0] not in _sections():
+        raise _unknown(key)
+    section = getattr(config, parts[0])
+    if parts[1] not in {f.name for f in dataclasses.fields(section)}:
+        raise _unknown(key)
+    setattr(section, parts[1], _coerce(key, value, getattr(section, parts[1])))
+
+
+def _get(config: ExperimentConfig, key: str) -> Any:
+    value: Any = config
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def validate(config: ExperimentConfig) -> None:
+    """Raise ConfigError naming the first field whose value cannot be used."""
+    for key, choices in CHOICES.items():
+        if _get(config, key) not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(map(str, choices))}; got {_get(config, key)!r}")
+    for key in POSITIVE:
+        if _get(config, key) <= 0:
+            raise ConfigError(f"{key} must be positive; got {_get(config, key)!r}")
+    for key in NON_NEGATIVE:
+        if _get(config, key) < 0:
+            raise ConfigError(f"{key} must not be negative; got {_get(config, key)!r}")
+    for key in ("data.height", "data.width"):
+        if _get(config, key) % 4:
+            raise ConfigError(
+                f"{key} = {_get(config, key)} is not divisible by 4: the generator downsamples twice "
+                "by 2 and must upsample back to the same size; choose a multiple of 4")
+    if config.train.decay_start > config.train.duration:
+        raise ConfigError(
+            f"train.decay_start ({config.train.decay_start}) must not exceed train.duration "
+            f"({config.train.duration})")
+
+
+def config_from_dict(raw: dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Build a validated config from a nested dict and `section.key=value` override strings."""
+    config = ExperimentConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError("a config must be a JSON object")
+    for top, value in raw.items():
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                _set(config, f"{top}.{key}", inner)
+        else:
+            _set(config, top, value)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like section.key=value")
+        key, value = item.split("=", 1)
+        _set(config, key.strip(), value)
+    validate(config)
+    return config
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Read a JSON config file, apply overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid JSON: {err}") from err
+    return config_from_dict(raw, overrides)
+
+
+def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
+    """The fully resolved config as a nested dict (what a run directory's config.json holds)."""
+    return dataclasses.asdict(config)

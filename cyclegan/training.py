@@ -1,0 +1,131 @@
+"""Training a CycleGAN from a config and a prepared dataset into a run directory.
+
+A run directory holds `config.json` (the fully resolved config), `checkpoints/` (numbered by
+step) and `tensorboard/`. Calling `train` again on the same directory resumes from its latest
+checkpoint: same step, learning rate, pools and data order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from cyclegan import callbacks as cb
+from cyclegan.config import ConfigError, ExperimentConfig, config_to_dict
+from cyclegan.data import pipeline
+from cyclegan.eventfiles import truncate_events
+from cyclegan.model import CycleGAN
+
+# Fields that may change when a run is resumed: how far to train and on what hardware.
+RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy")}
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    start_step: int
+    end_step: int
+    checkpoint: str | None
+
+
+def select_strategy(name: str) -> tf.distribute.Strategy:
+    """"default": one device; "mirrored": all local GPUs (or CPU); "auto": mirrored if >1 GPU."""
+    if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _differences(saved: dict, resolved: dict) -> list[str]:
+    changed = []
+    for section, values in resolved.items():
+        if not isinstance(values, dict):
+            if saved.get(section) != values:
+                changed.append(section)
+            continue
+        for key, value in values.items():
+            if (section, key) not in RESUMABLE_CHANGES and saved.get(section, {}).get(key) != value:
+                changed.append(f"{section}.{key}")
+    return changed
+
+
+def write_run_config(config: ExperimentConfig, run_dir: Path) -> None:
+    """Write config.json, or check that a resumed run keeps the config it was started with."""
+    resolved = config_to_dict(config)
+    path = run_dir / "config.json"
+    if path.exists():
+        changed = _differences(json.loads(path.read_text()), resolved)
+        if changed:
+            raise ConfigError(
+                f"{run_dir} was started with a different config ({', '.join(changed)} differ); "
+                "resume it with the same settings or choose a new --run-dir")
+    path.write_text(json.dumps(resolved, indent=2) + "\n")
+
+
+def _seed_everything(config: ExperimentConfig) -> None:
+    keras.utils.set_random_seed(config.seed)
+    if config.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path,
+          progress: bool = True) -> TrainResult:
+    """Train (or resume) until `train.max_steps` or the end of the schedule."""
+    data_dir, run_dir = Path(data_dir), Path(run_dir)
+    manifest = pipeline.read_manifest(data_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_run_config(config, run_dir)
+    _seed_everything(config)
+
+    strategy = select_strategy(config.train.strategy)
+    global_batch = config.train.batch_size * strategy.num_replicas_in_sync
+    counts = manifest["counts"]["train"]
+    steps_per_epoch = min(counts["healthy"], counts["cancer"]) // global_batch
+    if steps_per_epoch == 0:
+        raise ValueError(f"{data_dir}: an epoch has no full batch of {global_batch} images per domain "
+                         f"(train counts {counts}); lower train.batch_size")
+    steps_per_unit = steps_per_epoch if config.train.schedule_unit == "epochs" else 1
+    total_steps = config.train.duration * steps_per_unit
+    end_step = min(total_steps, config.train.max_steps) if config.train.max_steps else total_steps
+
+    with strategy.scope():
+        model = CycleGAN(config, steps_per_unit)
+        model.compile(jit_compile=False)
+    manager = tf.train.CheckpointManager(
+        model.checkpoint(), str(run_dir / "checkpoints"), checkpoint_name="ckpt",
+        max_to_keep=config.train.max_checkpoints or None)
+    if manager.latest_checkpoint:
+        model.checkpoint().restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start_step = int(model.step.numpy())
+    if start_step >= end_step:
+        print(f"{run_dir} is already at step {start_step} (end step {end_step}); nothing to do")
+        return TrainResult(run_dir, start_step, end_step, manager.latest_checkpoint)
+
+    tensorboard_dir = run_dir / "tensorboard"
+    truncate_events(tensorboard_dir, start_step)
+    writer = tf.summary.create_file_writer(str(tensorboard_dir))
+    dataset, _ = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks,
+                                        config.seed, start_step=start_step)
+    eval_healthy, eval_cancer = pipeline.eval_images(data_dir, config.data.eval_images,
+                                                     config.data.include_masks)
+    train_cfg = config.train
+    callbacks = [
+        cb.NonFiniteLossGuard(start_step),
+        cb.ScalarLogger(writer, train_cfg.log_every, start_step),
+        cb.ImagePanels(writer, eval_healthy, eval_cancer, train_cfg.image_every, start_step),
+        cb.StepCheckpoint(manager, train_cfg.checkpoint_every, start_step),
+    ]
+    if progress:
+        callbacks.append(cb.ProgressBar(start_step, end_step))
+    model.fit(dataset, epochs=1, steps_per_epoch=end_step - start_step, callbacks=callbacks, verbose=0)
+    if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{end_step}"):
+        cb.save_checkpoint(manager, model, end_step)
+    writer.close()
+    print(f"Trained to step {end_step}. Run directory: {run_dir}\n"
+          f"  checkpoints: {run_dir / 'checkpoints'} (latest {manager.latest_checkpoint})\n"
+          f"  config:      {run_dir / 'config.json'}\n"
+          f"  TensorBoard: tensorboard --logdir {tensorboard_dir} --samples_per_plugin images=0")
+    return TrainResult(run_dir, start_step, end_step, manager.latest_checkpoint)

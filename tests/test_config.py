@@ -1,0 +1,75 @@
+import json
+
+import pytest
+
+from cyclegan.config import ConfigError, config_from_dict, config_to_dict, load_config, valid_keys
+
+EXPERIMENTS = ["exp1", "exp2", "exp2_mitigated"]
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_shipped_configs_name_every_field(name, tmp_path):
+    raw = json.loads(open(f"experiments/{name}.json").read())
+    named = {f"{section}.{key}" if isinstance(values, dict) else section
+             for section, values in raw.items()
+             for key in (values if isinstance(values, dict) else [None])}
+    assert named == set(valid_keys())
+    assert config_to_dict(load_config(f"experiments/{name}.json")) == raw
+
+
+def test_experiment_facts():
+    exp1 = load_config("experiments/exp1.json")
+    exp2 = load_config("experiments/exp2.json")
+    mitigated = load_config("experiments/exp2_mitigated.json")
+    assert exp1.train.checkpoint_every == 10000 and exp2.train.checkpoint_every == 5000
+    assert (exp1.train.schedule_unit, exp1.train.duration, exp1.train.decay_start) == ("epochs", 200, 100)
+    assert (exp2.train.schedule_unit, exp2.train.duration, exp2.train.decay_start) == ("steps", 500000, 250000)
+    assert (exp2.train.generator_lr, exp2.train.discriminator_lr) == (2e-4, 1e-4)
+    assert exp2.image_shape == (512, 408, 2) and mitigated.image_shape == (512, 408, 1)
+    assert exp2.loss.identity_weight == 0.5 and mitigated.loss.identity_weight == 0.0
+    assert mitigated.generator.upsample == "nn_upsample_conv" and mitigated.generator.icnr
+    assert mitigated.generator.spectral_norm and mitigated.discriminator.spectral_norm
+
+
+def test_overrides_are_typed():
+    config = config_from_dict({}, ["train.max_steps=12", "generator.icnr=true", "loss.cycle_weight=5",
+                                   "generator.upsample=nn_upsample_conv", "seed=7"])
+    assert config.train.max_steps == 12 and config.generator.icnr is True
+    assert config.loss.cycle_weight == 5.0 and isinstance(config.loss.cycle_weight, float)
+    assert config.generator.upsample == "nn_upsample_conv" and config.seed == 7
+
+
+def test_unknown_key_lists_valid_ones():
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({}, ["train.max_stepz=3"])
+    assert "train.max_stepz" in str(err.value) and "train.max_steps" in str(err.value)
+    with pytest.raises(ConfigError, match="valid keys"):
+        config_from_dict({"generator": {"ngf": 3}})
+
+
+@pytest.mark.parametrize("override", ["data.height=250", "data.width=30"])
+def test_size_not_divisible_by_four(override):
+    with pytest.raises(ConfigError, match="not divisible by 4"):
+        config_from_dict({}, [override])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("generator.upsample=pixelshuffle", "must be one of"),
+    ("train.max_steps=ten", "expected an integer"),
+    ("train.batch_size=0", "must be positive"),
+    ("generator.icnr=maybe", "true or false"),
+    ("train.decay_start=300", "must not exceed"),
+    ("nonsense", "section.key=value"),
+])
+def test_bad_values(override, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict({}, [override])
+
+
+def test_missing_or_broken_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(broken)

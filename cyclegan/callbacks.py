@@ -32,12 +32,13 @@ class NonFiniteLossGuard(StepCallback):
     """Stops training at the first NaN/Inf loss, before anything else sees that step."""
 
     def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            value = float(value)
-            if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f"loss term {name!r} became {value} at step {self.global_step(batch)}; training "
-                    "stopped and no checkpoint was written for this step")
+        bad = {name: float(value) for name, value in sorted((logs or {}).items())
+               if not math.isfinite(float(value))}
+        if bad:
+            terms = ", ".join(f"{name} = {value}" for name, value in bad.items())
+            raise NonFiniteLossError(
+                f"loss became non-finite at step {self.global_step(batch)} ({terms}); training "
+                "stopped and no checkpoint was written for this step")
 
 
 class ScalarLogger(StepCallback):

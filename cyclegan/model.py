@@ -94,7 +94,8 @@ class CycleGAN(keras.Model):
             adversarial_c2h = losses.generator_adversarial(
                 self.d_healthy(fake_healthy, training=True), loss_cfg.generator_adversarial_weight)
             generator_total = terms["cycle_total"] + adversarial_h2c + adversarial_c2h
-        gradients = tape.gradient(generator_total / replicas, self.generator_variables)
+            replica_share = generator_total / replicas
+        gradients = tape.gradient(replica_share, self.generator_variables)
         self.g_optimizer.apply(gradients, self.generator_variables)
 
         seed = self._pool_seed()
@@ -110,7 +111,8 @@ class CycleGAN(keras.Model):
             d_cancer_fake = losses.discriminator_fake(
                 self.d_cancer(pooled_cancer, training=True), loss_cfg.discriminator_fake_weight)
             discriminator_total = d_healthy_real + d_healthy_fake + d_cancer_real + d_cancer_fake
-        gradients = tape.gradient(discriminator_total / replicas, self.discriminator_variables)
+            replica_share = discriminator_total / replicas
+        gradients = tape.gradient(replica_share, self.discriminator_variables)
         self.d_optimizer.apply(gradients, self.discriminator_variables)
 
         logs = {

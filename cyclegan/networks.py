@@ -1,0 +1,248 @@
+"""The CycleGAN networks: a ResNet generator and a PatchGAN discriminator.
+
+One class each, configured by `GeneratorConfig` / `DiscriminatorConfig` (cyclegan.config) to build
+experiment 1's or experiment 2's networks (see SPEC.md). Inputs are NHWC float tensors in [-1, 1].
+Outputs are float32 whatever the dtype policy: the generator's tanh and the discriminator's logits
+are computed in float32, so the networks work under a mixed precision policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import keras
+from keras import layers, ops
+
+from cyclegan.config import DiscriminatorConfig, ExperimentConfig, GeneratorConfig
+from cyclegan.layers import Conv, InstanceNorm, ReflectionPad2D, icnr
+
+WEIGHT_STDDEV = 0.02  # std of the normal / truncated normal conv weights and of the IN scale
+LEAKY_RELU_SLOPE = 0.2
+
+
+def _kernel_initializer(name: str) -> keras.initializers.Initializer:
+    """A fresh initializer (an unseeded Keras initializer gives equal values on every call)."""
+    if name == "truncated_normal":
+        return keras.initializers.TruncatedNormal(0.0, WEIGHT_STDDEV)
+    if name == "normal":
+        return keras.initializers.RandomNormal(0.0, WEIGHT_STDDEV)
+    if name == "glorot_uniform":
+        return keras.initializers.GlorotUniform()
+    raise ValueError(f"unknown kernel initializer {name!r}")
+
+
+def _scale_initializer(name: str) -> keras.initializers.Initializer:
+    if name == "truncated_normal":
+        return keras.initializers.TruncatedNormal(1.0, WEIGHT_STDDEV)
+    if name == "ones":
+        return keras.initializers.Ones()
+    raise ValueError(f"unknown norm scale initializer {name!r}")
+
+
+def _activation(name: str) -> keras.layers.Layer:
+    if name == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)
+    if name == "relu":
+        return layers.ReLU()
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def _pad(mode: str, amount: int) -> keras.layers.Layer:
+    if mode == "zero":
+        return layers.ZeroPadding2D(amount)
+    if mode == "reflect":
+        return ReflectionPad2D(amount)
+    raise ValueError(f"unknown padding mode {mode!r}")
+
+
+def _conv_unit(config: GeneratorConfig | DiscriminatorConfig, filters: int, kernel_size: int, *,
+               strides: int = 1, pad: int = 0, padding: str = "valid", norm: bool = True,
+               activation: str | None = None, transpose: bool = False,
+               kernel_initializer: keras.initializers.Initializer | None = None) -> list[keras.layers.Layer]:
+    """[pad] -> conv -> [instance norm] -> [activation], with the network-wide settings of `config`.
+
+    A conv has a bias when config.conv_bias is "always" or when no norm follows it.
+    """
+    unit = [_pad(config.padding, pad)] if pad else []
+    unit.append(Conv(
+        filters, kernel_size, strides, padding,
+        use_bias=config.conv_bias == "always" or not norm,
+        kernel_initializer=kernel_initializer or _kernel_initializer(config.kernel_init),
+        transpose=transpose, spectral_norm=config.spectral_norm))
+    if norm:
+        unit.append(InstanceNorm(config.norm_epsilon, _scale_initializer(config.norm_scale_init)))
+    if activation:
+        unit.append(_activation(activation))
+    return unit
+
+
+def _downsample(config: GeneratorConfig, filters: int) -> list[keras.layers.Layer]:
+    """3x3 stride-2 conv, IN, activation: 'same' (zero mode) or reflect-pad 1 + 'valid'. (H, W) -> (H/2, W/2)."""
+    if config.padding == "zero":
+        return _conv_unit(config, filters, 3, strides=2, padding="same", activation=config.activation)
+    return _conv_unit(config, filters, 3, strides=2, pad=1, activation=config.activation)
+
+
+def _upsample(config: GeneratorConfig, filters: int) -> list[keras.layers.Layer]:
+    """x2 upsampling by config.upsample. (H, W) -> (2H, 2W).
+
+    conv_transpose: transposed conv (transpose_kernel_size, stride 2, 'same'), then IN if
+    transpose_norm (else a bias), then the activation. nn_upsample_conv / bilinear_upsample_conv:
+    resize x2, pad 1, 3x3 'valid' conv, IN, activation. The upsampling kernels are initialised by
+    transpose_init, through ICNR (scale 2) when config.icnr.
+    """
+    if config.transpose_init == "glorot_uniform":
+        init = _kernel_initializer("glorot_uniform")
+    else:
+        init = _kernel_initializer(config.kernel_init)
+    transpose = config.upsample == "conv_transpose"
+    if config.icnr:
+        init = icnr(init, scale=2, transposed=transpose)
+    if transpose:
+        return _conv_unit(config, filters, config.transpose_kernel_size, strides=2, padding="same",
+                          norm=config.transpose_norm, activation=config.activation, transpose=True,
+                          kernel_initializer=init)
+    interpolation = "nearest" if config.upsample == "nn_upsample_conv" else "bilinear"
+    return [layers.UpSampling2D(2, interpolation=interpolation)] + _conv_unit(
+        config, filters, 3, pad=1, activation=config.activation, kernel_initializer=init)
+
+
+@keras.saving.register_keras_serializable(package="cyclegan")
+class ResidualBlock(keras.layers.Layer):
+    """[pad 1, conv 3x3, IN, activation, pad 1, conv 3x3, IN] + input, then ReLU if
+    config.residual_activation is "relu". Input and output (B, H, W, filters)."""
+
+    def __init__(self, config: GeneratorConfig, filters: int, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.filters = filters
+        self.body = keras.Sequential(
+            _conv_unit(config, filters, 3, pad=1, activation=config.activation)
+            + _conv_unit(config, filters, 3, pad=1), name="body")
+        self.output_activation = layers.ReLU() if config.residual_activation == "relu" else None
+
+    def call(self, inputs, training=None):
+        outputs = inputs + self.body(inputs, training=training)
+        return self.output_activation(outputs) if self.output_activation else outputs
+
+    def get_config(self):
+        return {**super().get_config(), "config": dataclasses.asdict(self.config), "filters": self.filters}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(GeneratorConfig(**config.pop("config")), **config)
+
+
+@keras.saving.register_keras_serializable(package="cyclegan")
+class ResnetGenerator(keras.Model):
+    """ResNet CycleGAN generator: (B, H, W, channels) in [-1, 1] -> same shape, float32, in (-1, 1).
+
+    H and W must be multiples of 4. With f = config.filters:
+    stem 7x7 conv -> f; two stride-2 downsamplings -> 2f, 4f; config.residual_blocks residual
+    blocks at 4f; two x2 upsamplings -> 2f, f; head 7x7 conv -> channels (bias, no norm); then
+    tanh(input + head) if config.input_skip else tanh(head). Zero padding mode uses zero pads
+    (stem, residual, resize-conv) and TensorFlow 'same' convs (down, head); reflect mode uses
+    reflect pads and 'valid' convs everywhere. Transposed convs are always 'same'.
+    """
+
+    def __init__(self, config: GeneratorConfig, channels: int, name: str = "generator", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels <= 0:
+            raise ValueError(f"ResnetGenerator: `channels` must be a positive integer; got {channels!r}")
+        self.config = config
+        self.channels = channels
+        f = config.filters
+        self.encoder = keras.Sequential(
+            _conv_unit(config, f, 7, pad=3, activation=config.activation)
+            + _downsample(config, 2 * f) + _downsample(config, 4 * f), name="encoder")
+        self.residual_blocks = [
+            ResidualBlock(config, 4 * f, name=f"residual_block_{i}") for i in range(config.residual_blocks)]
+        self.decoder = keras.Sequential(_upsample(config, 2 * f) + _upsample(config, f), name="decoder")
+        if config.padding == "zero":
+            head = _conv_unit(config, channels, 7, padding="same", norm=False)
+        else:
+            head = _conv_unit(config, channels, 7, pad=3, norm=False)
+        self.head = keras.Sequential(head, name="head")
+
+    def call(self, inputs, training=None):
+        height, width = inputs.shape[1], inputs.shape[2]
+        if (height is not None and height % 4) or (width is not None and width % 4):
+            raise ValueError(f"ResnetGenerator: height and width must be multiples of 4; got {height}x{width}")
+        net = self.encoder(inputs, training=training)
+        for block in self.residual_blocks:
+            net = block(net, training=training)
+        net = self.decoder(net, training=training)
+        logits = ops.cast(self.head(net, training=training), "float32")
+        if self.config.input_skip:
+            logits = logits + ops.cast(inputs, "float32")
+        return ops.tanh(logits)
+
+    def get_config(self):
+        return {"config": dataclasses.asdict(self.config), "channels": self.channels, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(GeneratorConfig(**config.pop("config")), **config)
+
+
+@keras.saving.register_keras_serializable(package="cyclegan")
+class PatchDiscriminator(keras.Model):
+    """PatchGAN discriminator: (B, H, W, channels) -> raw float32 patch logits (B, h, w, 1).
+
+    Five 4x4 'valid' convs, each after a pad of 2 (zero or reflect by config.padding), with
+    filters f, 2f, 4f, 8f, 1 (f = config.filters) and strides 2, 2, 2, 1, 1; instance norm on the
+    middle three; LeakyReLU(0.2) after the first four; no output activation.
+    Sizes along the way: H -> H/2 + 1 -> ... (256 -> 129 -> 65 -> 33 -> 34 -> 35).
+    """
+
+    def __init__(self, config: DiscriminatorConfig, channels: int, name: str = "discriminator", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels <= 0:
+            raise ValueError(f"PatchDiscriminator: `channels` must be a positive integer; got {channels!r}")
+        self.config = config
+        self.channels = channels
+        f = config.filters
+        self.body = keras.Sequential(
+            _conv_unit(config, f, 4, strides=2, pad=2, norm=False, activation="leaky_relu")
+            + _conv_unit(config, 2 * f, 4, strides=2, pad=2, activation="leaky_relu")
+            + _conv_unit(config, 4 * f, 4, strides=2, pad=2, activation="leaky_relu")
+            + _conv_unit(config, 8 * f, 4, pad=2, activation="leaky_relu")
+            + _conv_unit(config, 1, 4, pad=2, norm=False), name="body")
+
+    def call(self, inputs, training=None):
+        return ops.cast(self.body(inputs, training=training), "float32")
+
+    def get_config(self):
+        return {"config": dataclasses.asdict(self.config), "channels": self.channels, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(DiscriminatorConfig(**config.pop("config")), **config)
+
+
+def build_networks(config: ExperimentConfig) -> tuple[ResnetGenerator, ResnetGenerator,
+                                                      PatchDiscriminator, PatchDiscriminator]:
+    """(g_h2c, g_c2h, d_healthy, d_cancer), each built by a call on a zeros batch of config.image_shape.
+
+    d_healthy judges domain A (healthy) images, d_cancer domain B (cancer) images.
+    """
+    channels = config.channels
+    networks = (
+        ResnetGenerator(config.generator, channels, name="g_h2c"),
+        ResnetGenerator(config.generator, channels, name="g_c2h"),
+        PatchDiscriminator(config.discriminator, channels, name="d_healthy"),
+        PatchDiscriminator(config.discriminator, channels, name="d_cancer"),
+    )
+    zeros = ops.zeros((1, *config.image_shape))
+    for network in networks:
+        network(zeros)
+    return networks
+
+
+def count_params(model: keras.Model) -> int:
+    """Number of trainable parameters (spectral norm's u vectors are not trainable)."""
+    return sum(math.prod(weight.shape) for weight in model.trainable_weights)

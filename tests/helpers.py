@@ -1,0 +1,32 @@
+"""Small builders shared by the training tests: a tiny config and a tiny prepared dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cyclegan.config import ExperimentConfig, config_from_dict
+
+TINY = [
+    "data.height=32", "data.width=32", "data.eval_images=2", "generator.filters=4",
+    "generator.residual_blocks=1", "discriminator.filters=4", "train.log_every=1",
+    "train.image_every=2", "train.checkpoint_every=2",
+]
+
+
+def tiny_config(*overrides: str, experiment: str = "exp1") -> ExperimentConfig:
+    import json
+
+    raw = json.loads((Path(__file__).resolve().parents[1] / "experiments" / f"{experiment}.json").read_text())
+    return config_from_dict(raw, TINY + list(overrides))
+
+
+def make_prepared(root: Path, count: int = 6, size=(32, 32)) -> Path:
+    """A phantom of `count` images per domain prepared at `size`; returns the prepared folder."""
+    from cyclegan.data.phantom import write_phantom
+    from cyclegan.data.prepare import prepare_dataset
+
+    raw = root / "raw"
+    write_phantom(raw, count, seed=3, height=64, width=52)
+    prepared = root / "prepared"
+    prepare_dataset([f"folder:{raw}"], size, prepared, progress=False)
+    return prepared

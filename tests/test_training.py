@@ -1,0 +1,117 @@
+"""Training end to end on tiny shapes: learning, resume, TensorBoard, checkpoints, NaN guard."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
+from cyclegan import cli
+from cyclegan.data import pipeline
+from cyclegan.model import CycleGAN
+from cyclegan.training import train
+from helpers import TINY, make_prepared, tiny_config
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    return make_prepared(tmp_path_factory.mktemp("data"))
+
+
+def _events(run_dir: Path):
+    events = []
+    for path in sorted((run_dir / "tensorboard").rglob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
+            event = event_pb2.Event.FromString(record)
+            for value in event.summary.value:
+                events.append((value.tag, event.step, value))
+    return events
+
+
+def _checkpoint_weights(run_dir: Path, config) -> list[np.ndarray]:
+    model = CycleGAN(config)
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    model.checkpoint().restore(latest).assert_existing_objects_matched()
+    return [np.asarray(v) for v in model.generator_variables + model.discriminator_variables] + [
+        np.asarray(model.pool_healthy.images), np.asarray(model.pool_cancer.images)]
+
+
+def test_train_steps_reduce_cycle_loss():
+    config = tiny_config("train.generator_lr=0.002", "train.pool_size=0")
+    model = CycleGAN(config)
+    model.compile(jit_compile=False)
+    rng = np.random.default_rng(0)
+    healthy = np.tanh(rng.normal(size=(1, 32, 32, 1))).astype(np.float32)
+    cancer = np.tanh(rng.normal(size=(1, 32, 32, 1))).astype(np.float32)
+    batch = tf.data.Dataset.from_tensors((healthy, cancer)).repeat()
+    history = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0)
+    first = history.history["generators/cycle_total"][0]
+    model.fit(batch, epochs=1, steps_per_epoch=40, verbose=0)
+    last = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0).history["generators/cycle_total"][0]
+    assert last < 0.5 * first
+
+
+def test_resume_matches_uninterrupted_run_and_logs_each_step_once(prepared, tmp_path):
+    deterministic = ("train.deterministic=true", "data.include_masks=true")
+    straight = tiny_config("train.max_steps=6", *deterministic, experiment="exp2")
+    train(straight, prepared, tmp_path / "straight", progress=False)
+
+    interrupted = tiny_config("train.max_steps=3", *deterministic, experiment="exp2")
+    train(interrupted, prepared, tmp_path / "resumed", progress=False)
+    resumed = tiny_config("train.max_steps=6", *deterministic, experiment="exp2")
+    result = train(resumed, prepared, tmp_path / "resumed", progress=False)
+    assert result.start_step == 3 and result.end_step == 6
+
+    for a, b in zip(_checkpoint_weights(tmp_path / "straight", straight),
+                    _checkpoint_weights(tmp_path / "resumed", resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    run_dir = tmp_path / "resumed"
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["train"]["max_steps"] == 6 and saved["data"]["include_masks"] is True
+    steps = sorted(int(p.name.split("-")[1].split(".")[0]) for p in (run_dir / "checkpoints").glob("ckpt-*.index"))
+    assert steps == [2, 3, 4, 6]
+
+    events = _events(run_dir)
+    counts = Counter((tag, step) for tag, step, _ in events)
+    assert max(counts.values()) == 1, "a step was logged twice"
+    tags = {tag for tag, _, _ in events}
+    for tag in ("losses/g_h2c/adversarial", "losses/d_cancer/fake", "losses/generators/identity_healthy",
+                "lr/generator", "lr/discriminator", "perf/steps_per_s", "images/h2c", "images/c2h"):
+        assert tag in tags, tag
+    assert sorted(step for tag, step, _ in events if tag == "images/h2c") == [2, 4, 6]
+    panel = next(v for tag, step, v in events if tag == "images/c2h")
+    width, height = (int(x) for x in panel.tensor.string_val[:2])
+    _, eval_cancer = pipeline.eval_images(prepared, 2, include_masks=True)
+    # per eval image an image row and a mask row; 5 columns of 32 pixels
+    assert (height, width) == (len(eval_cancer) * 2 * 32, 5 * 32)
+
+
+def test_changed_config_is_refused_on_resume(prepared, tmp_path):
+    train(tiny_config("train.max_steps=1"), prepared, tmp_path / "run", progress=False)
+    code = cli.main(["train", "--config", "experiments/exp1.json", "--data", str(prepared),
+                     "--run-dir", str(tmp_path / "run"), "--no-progress"])
+    assert code == cli.EXIT_BAD_INPUT
+
+
+def test_nan_loss_stops_with_term_and_step_and_no_checkpoint(prepared, tmp_path, monkeypatch, capsys):
+    real_dataset = pipeline.train_dataset
+
+    def poisoned(*args, **kwargs):
+        dataset, steps = real_dataset(*args, **kwargs)
+        return dataset.enumerate().map(
+            lambda i, batch: tuple(tf.where(i >= 1, np.nan, x) for x in batch)), steps
+
+    monkeypatch.setattr(pipeline, "train_dataset", poisoned)
+    overrides = [*TINY, "train.max_steps=4", "train.checkpoint_every=1"]
+    code = cli.main(["train", "--config", "experiments/exp1.json", "--data", str(prepared), "--run-dir",
+                     str(tmp_path / "nan"), "--no-progress", *[a for o in overrides for a in ("--set", o)]])
+    assert code == cli.EXIT_NON_FINITE
+    message = capsys.readouterr().err
+    assert "loss became non-finite at step 2" in message
+    assert "g_h2c/adversarial = nan" in message and "d_cancer/fake = nan" in message
+    checkpoints = sorted(p.name for p in (tmp_path / "nan" / "checkpoints").glob("ckpt-*.index"))
+    assert checkpoints == ["ckpt-1.index"]

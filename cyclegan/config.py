@@ -41,7 +41,7 @@ class GeneratorConfig:
     upsample: str = "conv_transpose"  # "conv_transpose" | "nn_upsample_conv" | "bilinear_upsample_conv"
     transpose_kernel_size: int = 3  # conv_transpose only: 3 (exp1) | 4 (exp2)
     transpose_norm: bool = True  # conv_transpose only: IN after it (exp1) or bias and no norm (exp2)
-    transpose_init: str = "network"  # conv_transpose only: "network" (kernel_init) | "glorot_uniform"
+    transpose_init: str = "network"  # upsampling convs: "network" (kernel_init) | "glorot_uniform"
     icnr: bool = False  # ICNR initialisation of the upsampling kernels (scale 2)
     spectral_norm: bool = False  # divide every conv kernel by its power-iteration sigma on the fly
     input_skip: bool = True  # output = tanh(input + head) (exp1) instead of tanh(head) (exp2)

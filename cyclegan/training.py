@@ -120,7 +120,8 @@ def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path,
     ]
     if progress:
         callbacks.append(cb.ProgressBar(start_step, end_step))
-    model.fit(dataset, epochs=1, steps_per_epoch=end_step - start_step, callbacks=callbacks, verbose=0)
+    model.fit(dataset, epochs=1, steps_per_epoch=end_step - start_step, callbacks=callbacks, verbose=0,
+              shuffle=False)
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{end_step}"):
         cb.save_checkpoint(manager, model, end_step)
     writer.close()

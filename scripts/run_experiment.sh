@@ -16,18 +16,18 @@ while (($#)); do
     --quick) quick=1; shift ;;
     --set) overrides+=("$2"); shift 2 ;;
     --set=*) overrides+=("${1#*=}"); shift ;;
-    -h|--help) sed -n '2,3p' "$0"; echo "Quick mode: small ${experiment} network at 64 pixels, 60 steps (minutes on 2 CPU cores)."; exit 0 ;;
+    -h|--help) sed -n '2,3p' "$0"; echo "Quick mode: small ${experiment} network at 64 pixels, 200 steps (minutes on 2 CPU cores)."; exit 0 ;;
     *) passthrough+=("$1"); shift ;;
   esac
 done
 source scripts/bootstrap.sh
 
 if ((quick)); then
-  # Same architecture family, small: 64-pixel images, 8 filters, 2 residual blocks, 60 steps.
+  # Same architecture family, small: 64-pixel images, 8 filters, 2 residual blocks, 200 steps.
   width=64; [[ "$experiment" == exp2* ]] && width=52
   quick_overrides=(data.height=64 "data.width=$width" data.eval_images=2 generator.filters=8
-    generator.residual_blocks=2 discriminator.filters=8 train.max_steps=60 train.checkpoint_every=30
-    train.image_every=15 train.log_every=5)
+    generator.residual_blocks=2 discriminator.filters=8 train.max_steps=200 train.checkpoint_every=100
+    train.image_every=25 train.log_every=10)
   overrides=("${quick_overrides[@]}" "${overrides[@]}")
   run_dir="${run_dir:-runs/$experiment-quick}"
 fi

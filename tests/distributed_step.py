@@ -54,8 +54,8 @@ def main():
         target.assign(source)
 
     initial = [np.asarray(source) for source, _ in pairs]
-    single_logs = single.fit(data, epochs=1, steps_per_epoch=1, verbose=0).history
-    mirrored_logs = mirrored.fit(data, epochs=1, steps_per_epoch=1, verbose=0).history
+    single_logs = single.fit(data, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
+    mirrored_logs = mirrored.fit(data, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
     weight_difference = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in pairs)
     largest_update = max(float(np.max(np.abs(np.asarray(a) - b))) for (a, _), b in zip(pairs, initial))
     print(json.dumps({

@@ -1,0 +1,135 @@
+"""tf.data pipelines over a prepared dataset: shapes, scaling, epochs, exact resume, eval images."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
+
+from cyclegan.data.phantom import write_phantom
+from cyclegan.data.pipeline import dataset_counts, eval_images, read_manifest, train_dataset
+from cyclegan.data.prepare import prepare_dataset
+from cyclegan.data.records import FEATURES
+
+SIZE = (64, 48)
+TRAIN_PER_DOMAIN = 14  # 16 per domain, 2 to eval
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pipeline")
+    write_phantom(root / "raw", count=16, seed=5, height=SIZE[0], width=SIZE[1])
+    prepare_dataset([f"folder:{root / 'raw'}"], SIZE, root / "data", progress=False)
+    return root / "data"
+
+
+def _batches(data_dir, count, batch=2, seed=7, start_step=0, include_masks=False) -> list[np.ndarray]:
+    """`count` batches, each as one array stacking (healthy, cancer)."""
+    dataset, _ = train_dataset(data_dir, batch, include_masks, seed, start_step=start_step)
+    return [np.stack([healthy.numpy(), cancer.numpy()]) for healthy, cancer in dataset.take(count)]
+
+
+def test_batches_have_the_image_shape_and_range(data_dir):
+    dataset, steps = train_dataset(data_dir, 4, include_masks=False, seed=1)
+    assert steps == TRAIN_PER_DOMAIN // 4
+    healthy, cancer = next(iter(dataset))
+    assert healthy.shape == cancer.shape == (4, *SIZE, 1) and healthy.dtype == tf.float32
+    for batch in (healthy.numpy(), cancer.numpy()):
+        assert np.allclose(batch.min(axis=(1, 2, 3)), -1.0) and np.allclose(batch.max(axis=(1, 2, 3)), 1.0)
+
+
+def test_mask_channel_is_minus_one_outside_and_one_inside_lesions(data_dir):
+    dataset, _ = train_dataset(data_dir, 2, include_masks=True, seed=1)
+    healthy, cancer = next(iter(dataset))
+    assert healthy.shape == (2, *SIZE, 2)
+    assert np.all(healthy.numpy()[..., 1] == -1.0)
+    cancer_masks = cancer.numpy()[..., 1]
+    assert set(np.unique(cancer_masks)) == {-1.0, 1.0}
+    assert all((mask == 1.0).any() for mask in cancer_masks)
+
+
+def test_each_epoch_visits_every_image_once_in_a_fresh_order(data_dir):
+    steps = TRAIN_PER_DOMAIN // 2
+    batches = _batches(data_dir, 2 * steps)
+    epochs = [np.concatenate(batches[:steps], axis=1), np.concatenate(batches[steps:], axis=1)]
+    for epoch in epochs:
+        for domain in epoch:
+            assert len({image.tobytes() for image in domain}) == TRAIN_PER_DOMAIN
+    assert not np.array_equal(epochs[0], epochs[1])
+    assert {image.tobytes() for image in epochs[0][0]} == {image.tobytes() for image in epochs[1][0]}
+
+
+def test_resuming_at_a_step_yields_the_same_batches_as_an_uninterrupted_run(data_dir):
+    steps = TRAIN_PER_DOMAIN // 2
+    uninterrupted = _batches(data_dir, 3 * steps, seed=9)
+    for start_step in (3, steps, 2 * steps - 1):
+        resumed = _batches(data_dir, 3 * steps - start_step, seed=9, start_step=start_step)
+        for offset, batch in enumerate(resumed):
+            np.testing.assert_array_equal(batch, uninterrupted[start_step + offset])
+    assert not np.array_equal(_batches(data_dir, steps, seed=10), uninterrupted[:steps])
+
+
+def test_order_is_reproducible_with_op_determinism(data_dir):
+    already_enabled = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        first, second = _batches(data_dir, 4, include_masks=True), _batches(data_dir, 4, include_masks=True)
+    finally:
+        if not already_enabled:
+            tf_config.disable_op_determinism()
+    np.testing.assert_array_equal(np.stack(first), np.stack(second))
+
+
+def test_eval_images_are_the_first_eval_images_by_source(data_dir):
+    healthy, cancer = eval_images(data_dir, 5, include_masks=True)
+    assert healthy.shape == cancer.shape == (2, *SIZE, 2)  # only 2 eval images per domain
+    assert healthy.min() == -1.0 and healthy.max() == 1.0
+    again_healthy, again_cancer = eval_images(data_dir, 1, include_masks=False)
+    np.testing.assert_array_equal(again_healthy, healthy[:1, ..., :1])
+    np.testing.assert_array_equal(again_cancer, cancer[:1, ..., :1])
+    images = read_manifest(data_dir)["images"]
+    first_source = min(item["source"] for item in images if (item["split"], item["domain"]) == ("eval", "healthy"))
+    shards = sorted(map(str, data_dir.glob("eval-healthy-*")))
+    examples = [tf.io.parse_single_example(record, FEATURES) for record in tf.data.TFRecordDataset(shards, "GZIP")]
+    [first] = [example for example in examples if example["source"].numpy().decode() == first_source]
+    pixels = tf.io.decode_png(first["image"]).numpy().astype(np.float32)
+    expected = (pixels - pixels.min()) / (pixels.max() - pixels.min()) * 2 - 1
+    np.testing.assert_allclose(healthy[0, ..., :1], expected, atol=1e-6)
+
+
+def test_eval_images_fall_back_to_training_images(data_dir, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    manifest = read_manifest(data_dir)
+    for path in data_dir.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    manifest["counts"]["eval"]["cancer"] = 0
+    manifest["shards"]["eval"]["cancer"] = []
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    _, cancer = eval_images(copy, 3, include_masks=False)
+    assert cancer.shape == (3, *SIZE, 1)
+
+
+def test_manifest_errors_are_clear(data_dir, tmp_path):
+    assert dataset_counts(data_dir)["train"] == {"healthy": TRAIN_PER_DOMAIN, "cancer": TRAIN_PER_DOMAIN}
+    with pytest.raises(FileNotFoundError, match="not a prepared dataset: no manifest.json"):
+        read_manifest(tmp_path)
+    manifest = read_manifest(data_dir)
+    manifest["counts"]["train"]["healthy"] = 0
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="no healthy training images"):
+        read_manifest(tmp_path)
+    with pytest.raises(ValueError, match="exceeds the smaller training domain"):
+        train_dataset(data_dir, TRAIN_PER_DOMAIN + 1, include_masks=False, seed=0)
+
+
+def test_order_ignores_the_global_tf_seed(data_dir):
+    unseeded = _batches(data_dir, 3)
+    tf.random.set_seed(1234)
+    try:
+        seeded = _batches(data_dir, 3)
+    finally:
+        tf.random.set_seed(None)
+    np.testing.assert_array_equal(np.stack(seeded), np.stack(unseeded))

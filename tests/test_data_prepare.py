@@ -1,0 +1,171 @@
+"""Preparation of an any-folder source into split GZIP TFRecord shards and a manifest."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cyclegan.data import prepare as prepare_module
+from cyclegan.data.phantom import write_phantom
+from cyclegan.data.prepare import prepare_dataset
+from cyclegan.data.records import FEATURES
+
+SIZE = (64, 48)
+PER_DOMAIN = 16
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> Path:
+    """Phantom folder plus a corrupt DICOM, a text file, an orphan mask and a cancer image without mask."""
+    root = tmp_path_factory.mktemp("raw") / "phantom"
+    write_phantom(root, count=PER_DOMAIN, seed=3, height=SIZE[0], width=SIZE[1])
+    (root / "cancer" / "corrupt.dcm").write_bytes(b"not a dicom" * 20)
+    (root / "healthy" / "notes.txt").write_text("reading notes")
+    cv2.imwrite(str(root / "masks" / "orphan.png"), np.zeros(SIZE, np.uint8))
+    (root / "masks" / "cancer_0005_R_CC.png").unlink()
+    return root
+
+
+@pytest.fixture(scope="module")
+def prepared(raw, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("prepared") / "data"
+    return out, prepare_dataset([f"folder:{raw}"], SIZE, out, progress=False)
+
+
+def _examples(out: Path, manifest: dict) -> list[dict]:
+    examples = []
+    for split, domains in manifest["shards"].items():
+        for domain, names in domains.items():
+            for serialized in tf.data.TFRecordDataset([str(out / name) for name in names], "GZIP"):
+                parsed = tf.io.parse_single_example(serialized, FEATURES)
+                features = {key: value.numpy() for key, value in parsed.items()}
+                features["split"], features["domain"] = split, domain
+                features["image"] = tf.io.decode_png(features["image"]).numpy()[..., 0]
+                features["mask"] = tf.io.decode_png(features["mask"]).numpy()[..., 0]
+                examples.append(features)
+    return examples
+
+
+def test_counts_cover_every_image_split_85_15_per_domain(prepared):
+    out, manifest = prepared
+    counts = manifest["counts"]
+    assert counts == {"train": {"healthy": 14, "cancer": 14}, "eval": {"healthy": 2, "cancer": 2}}
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+    assert manifest["size"] == list(SIZE) and manifest["seed"] == 42 and manifest["eval_fraction"] == 0.15
+    assert len(manifest["sources"]) == 1 and manifest["sources"][0].startswith("folder:")
+    shards = [name for domains in manifest["shards"].values() for names in domains.values() for name in names]
+    assert sorted(path.name for path in out.iterdir()) == sorted(["manifest.json", *shards])
+    assert sorted(shards) == sorted(
+        f"{split}-{domain}-00000.tfrecord.gz" for split in ("train", "eval") for domain in ("healthy", "cancer")
+    )
+
+
+def test_skipped_files_are_listed_with_reasons(prepared, raw):
+    reasons = {Path(entry["path"]).name: entry["reason"] for entry in prepared[1]["skipped"]}
+    assert set(reasons) == {"corrupt.dcm", "notes.txt", "orphan.png"}
+    assert "DICOM" in reasons["corrupt.dcm"]
+    assert "not an image" in reasons["notes.txt"]
+    assert "mask without" in reasons["orphan.png"]
+
+
+def test_examples_hold_oriented_8_bit_images_masks_and_labels(prepared):
+    out, manifest = prepared
+    examples = _examples(out, manifest)
+    assert len(examples) == 2 * PER_DOMAIN
+    for example in examples:
+        image, mask = example["image"], example["mask"]
+        assert image.shape == mask.shape == SIZE and image.dtype == np.uint8
+        assert (example["height"], example["width"]) == SIZE
+        assert example["label"] == ("healthy", "cancer").index(example["domain"])
+        assert f"/{example['domain']}/" in example["source"].decode()
+        assert image.max() == 255 and image[:, :24].mean() > image[:, 24:].mean()  # breast on the left
+        assert set(np.unique(mask)) <= {0, 255}
+        synthesised = example["source"].decode().endswith("cancer_0005_R_CC.dcm")
+        assert example["mask_synthesised"] == int(synthesised)
+        if example["domain"] == "healthy":
+            assert not mask.any()
+        else:
+            assert mask.any() and image[mask > 0].mean() > image[(image > 0) & (mask == 0)].mean() * 0.9
+    assert manifest["masks_synthesised"] == {"healthy": 0, "cancer": 1}
+
+
+def test_a_rerun_in_another_process_gives_byte_identical_output(prepared, raw, tmp_path):
+    out, _ = prepared
+    again = tmp_path / "again"
+    script = (
+        "from cyclegan.data.prepare import prepare_dataset; "
+        f"prepare_dataset({[f'folder:{raw}']!r}, {SIZE!r}, {str(again)!r}, progress=False)"
+    )
+    environment = {**os.environ, "PYTHONHASHSEED": "12345", "TF_CPP_MIN_LOG_LEVEL": "2"}  # other dict orders
+    repository = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", script], cwd=repository, env=environment, check=True)
+    assert sorted(path.name for path in again.iterdir()) == sorted(path.name for path in out.iterdir())
+    for path in out.iterdir():
+        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_an_existing_output_is_refused_unless_overwrite(raw, tmp_path):
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with pytest.raises(FileExistsError, match="already exists"):
+        prepare_dataset([f"folder:{raw}"], SIZE, out, progress=False)
+    prepare_dataset([f"folder:{raw}"], SIZE, out, overwrite=True, progress=False)
+    assert (out / "manifest.json").is_file() and not (out / "old.txt").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data"]  # no staging leftovers
+
+
+def test_an_interrupted_run_leaves_no_dataset(raw, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(prepare_module, "write_shards", fail)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_dataset([f"folder:{raw}"], SIZE, tmp_path / "data", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_domain_is_an_error_naming_it(tmp_path):
+    write_phantom(tmp_path / "raw", count=2, seed=0, height=SIZE[0], width=SIZE[1])
+    for path in (tmp_path / "raw" / "cancer").iterdir():
+        path.unlink()
+    with pytest.raises(ValueError, match=r"no cancer images in folder:.*raw"):
+        prepare_dataset([f"folder:{tmp_path / 'raw'}"], SIZE, tmp_path / "data", progress=False)
+    assert not (tmp_path / "data").exists()
+
+
+def test_no_usable_images_is_an_error(tmp_path):
+    (tmp_path / "raw" / "healthy").mkdir(parents=True)
+    (tmp_path / "raw" / "healthy" / "readme.md").write_text("nothing here")
+    with pytest.raises(ValueError, match="no usable images"):
+        prepare_dataset([f"folder:{tmp_path / 'raw'}"], SIZE, tmp_path / "data", progress=False)
+
+
+def test_bad_sources_are_rejected_clearly(tmp_path):
+    with pytest.raises(ValueError, match="valid kinds: folder"):
+        prepare_dataset([f"inbreast2:{tmp_path}"], SIZE, tmp_path / "data", progress=False)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        prepare_dataset([f"folder:{tmp_path / 'nowhere'}"], SIZE, tmp_path / "data", progress=False)
+
+
+def test_a_wide_png_is_padded_at_the_bottom_and_right_facing_breasts_are_flipped(tmp_path):
+    root = tmp_path / "raw"
+    for domain in ("healthy", "cancer"):
+        (root / domain).mkdir(parents=True)
+    wide = np.zeros((40, 120), np.uint16)
+    cv2.ellipse(wide, (0, 20), (100, 18), 0, -90, 90, 30000, thickness=-1)  # breast on the left
+    cv2.circle(wide, (30, 12), 4, 60000, thickness=-1)  # bright blob in its upper part
+    cv2.imwrite(str(root / "healthy" / "left.png"), wide)
+    cv2.imwrite(str(root / "cancer" / "right.tif"), np.ascontiguousarray(wide[:, ::-1]))
+    manifest = prepare_dataset([f"folder:{root}"], SIZE, tmp_path / "data", eval_fraction=0.0, progress=False)
+    images = {example["domain"]: example["image"] for example in _examples(tmp_path / "data", manifest)}
+    np.testing.assert_array_equal(images["healthy"], images["cancer"])
+    assert images["healthy"][:16].any() and not images["healthy"][16:].any()  # 40x120 -> 16x48, not stretched
+    blob = np.unravel_index(np.argmax(images["cancer"]), SIZE)
+    assert blob[1] < 24 and blob[0] < 8

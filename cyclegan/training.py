@@ -82,11 +82,7 @@ def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path,
 
     strategy = select_strategy(config.train.strategy)
     global_batch = config.train.batch_size * strategy.num_replicas_in_sync
-    counts = manifest["counts"]["train"]
-    steps_per_epoch = min(counts["healthy"], counts["cancer"]) // global_batch
-    if steps_per_epoch == 0:
-        raise ValueError(f"{data_dir}: an epoch has no full batch of {global_batch} images per domain "
-                         f"(train counts {counts}); lower train.batch_size")
+    steps_per_epoch = pipeline.epoch_steps(manifest, global_batch)
     steps_per_unit = steps_per_epoch if config.train.schedule_unit == "epochs" else 1
     total_steps = config.train.duration * steps_per_unit
     end_step = min(total_steps, config.train.max_steps) if config.train.max_steps else total_steps

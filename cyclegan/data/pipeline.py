@@ -41,6 +41,17 @@ def dataset_counts(data_dir) -> dict:
     return read_manifest(data_dir)["counts"]
 
 
+def epoch_steps(manifest: dict, global_batch_size: int) -> int:
+    """Steps in an epoch: min(#healthy, #cancer) training images // global batch size (at least 1)."""
+    counts = manifest["counts"]["train"]
+    steps = min(counts[domain] for domain in DOMAINS) // global_batch_size
+    if steps == 0:
+        raise ValueError(
+            f"global batch size {global_batch_size} exceeds the smaller training domain ({counts}): "
+            "an epoch would have no steps; lower train.batch_size")
+    return steps
+
+
 def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: int, start_step: int = 0):
     """Infinite dataset of (healthy, cancer) float32 batches of shape (global_batch_size, H, W, C).
 
@@ -51,12 +62,7 @@ def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: i
     """
     manifest = read_manifest(data_dir)
     counts = manifest["counts"]["train"]
-    steps_per_epoch = min(counts.values()) // global_batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(
-            f"global batch size {global_batch_size} exceeds the smaller training domain "
-            f"({counts}) of {data_dir}: an epoch would have no steps"
-        )
+    steps_per_epoch = epoch_steps(manifest, global_batch_size)
     records = {domain: read_records(_shard_paths(data_dir, manifest, "train", domain)) for domain in DOMAINS}
     pairs_per_epoch = steps_per_epoch * global_batch_size
 

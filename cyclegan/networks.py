@@ -157,8 +157,9 @@ class ResnetGenerator(keras.Model):
         self.encoder = keras.Sequential(
             _conv_unit(config, f, 7, pad=3, activation=config.activation)
             + _downsample(config, 2 * f) + _downsample(config, 4 * f), name="encoder")
-        self.residual_blocks = [
-            ResidualBlock(config, 4 * f, name=f"residual_block_{i}") for i in range(config.residual_blocks)]
+        blocks = [ResidualBlock(config, 4 * f, name=f"residual_block_{i}") for i in range(config.residual_blocks)]
+        # A Sequential (not a list) so that checkpoints reach the blocks through the generator itself.
+        self.residual_blocks = keras.Sequential(blocks or [layers.Identity()], name="residual_blocks")
         self.decoder = keras.Sequential(_upsample(config, 2 * f) + _upsample(config, f), name="decoder")
         if config.padding == "zero":
             head = _conv_unit(config, channels, 7, padding="same", norm=False)
@@ -171,8 +172,7 @@ class ResnetGenerator(keras.Model):
         if (height is not None and height % 4) or (width is not None and width % 4):
             raise ValueError(f"ResnetGenerator: height and width must be multiples of 4; got {height}x{width}")
         net = self.encoder(inputs, training=training)
-        for block in self.residual_blocks:
-            net = block(net, training=training)
+        net = self.residual_blocks(net, training=training)
         net = self.decoder(net, training=training)
         logits = ops.cast(self.head(net, training=training), "float32")
         if self.config.input_skip:

@@ -216,3 +216,14 @@ def test_networks_output_float32_under_mixed_precision():
 def test_bad_arguments_raise_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("raw", [EXP1, EXP2_MITIGATED], ids=["exp1", "exp2_mitigated"])
+def test_checkpoints_reach_every_weight_through_the_network_itself(raw):
+    """Restoring a network alone (as translate does) must find every weight, not only those the
+    optimizer happens to reference."""
+    import tensorflow as tf
+
+    for network in build_networks(_config(raw, generator={**SMALL, "residual_blocks": 2})):
+        reachable = {id(node) for node in tf.train.TrackableView(network).descendants()}
+        assert all(id(weight) in reachable for weight in network.weights), network.name

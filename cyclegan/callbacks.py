@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from cyclegan.analysis.artifact_report import score_images
 from cyclegan.errors import NonFiniteLossError
 
 
@@ -94,9 +95,11 @@ def panel(inputs: np.ndarray, translated: np.ndarray, reconstructed: np.ndarray)
 
 
 class ImagePanels(StepCallback):
-    """Every `every` steps: a panel per direction on the same fixed eval images.
-
-    Tags `images/h2c` (healthy inputs) and `images/c2h` (cancer inputs).
+    """Every `every` steps, on the same fixed eval images: a panel per direction (tags
+    `images/h2c`, `images/c2h`) and the median artefact scores of the translations
+    (`artifacts/h2c_cpr_db`, `artifacts/h2c_tile_rms`, `artifacts/c2h_…`). At the start of a run
+    the real eval images' scores are logged once at step 0 as the baseline
+    (`artifacts/baseline_h2c_cpr_db` scores the h2c inputs, and so on).
     """
 
     def __init__(self, writer, eval_healthy: np.ndarray, eval_cancer: np.ndarray, every: int,
@@ -109,6 +112,10 @@ class ImagePanels(StepCallback):
 
     def on_train_begin(self, logs=None):
         self._translate = tf.function(self.model.translate, reduce_retracing=True)
+        if self.start_step == 0:
+            with self.writer.as_default(step=0):
+                for direction, inputs in self.inputs.items():
+                    self._log_scores(f"baseline_{direction}", score_images(inputs, inputs))
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.global_step(batch)
@@ -118,10 +125,17 @@ class ImagePanels(StepCallback):
     def write(self, step: int) -> None:
         with self.writer.as_default(step=step):
             for direction, inputs in self.inputs.items():
-                translated, reconstructed = self._translate(tf.constant(inputs), direction)
-                image = panel(inputs, np.asarray(translated, np.float32), np.asarray(reconstructed, np.float32))
-                tf.summary.image(f"images/{direction}", image[None, ..., None], step=step)
+                outputs = self._translate(tf.constant(inputs), direction)
+                translated, reconstructed = (np.asarray(output, np.float32) for output in outputs)
+                image = panel(inputs, translated, reconstructed)
+                tf.summary.image(f"images/{direction}", image[None, ..., None])
+                self._log_scores(direction, score_images(translated, inputs))
         self.writer.flush()
+
+    @staticmethod
+    def _log_scores(prefix: str, scores: dict[str, np.ndarray]) -> None:
+        for metric, values in scores.items():
+            tf.summary.scalar(f"artifacts/{prefix}_{metric}", float(np.median(values)))
 
 
 def all_finite(variables) -> bool:

@@ -19,6 +19,7 @@ from cyclegan.config import ConfigError, ExperimentConfig, config_to_dict
 from cyclegan.data import pipeline
 from cyclegan.eventfiles import truncate_events
 from cyclegan.model import CycleGAN
+from cyclegan.runs import write_run_info
 
 # Fields that may change when a run is resumed: how far to train and on what hardware.
 RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy")}
@@ -78,6 +79,7 @@ def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path,
     manifest = pipeline.read_manifest(data_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run_config(config, run_dir)
+    write_run_info(run_dir, data_dir)
     _seed_everything(config)
 
     strategy = select_strategy(config.train.strategy)

@@ -13,12 +13,7 @@ from cyclegan import cli
 from cyclegan.data import pipeline
 from cyclegan.model import CycleGAN
 from cyclegan.training import train
-from helpers import TINY, make_prepared, tiny_config
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    return make_prepared(tmp_path_factory.mktemp("data"))
+from helpers import TINY, tiny_config
 
 
 def _events(run_dir: Path):

@@ -75,7 +75,7 @@ def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: i
 
     start_epoch, step_in_epoch = divmod(start_step, steps_per_epoch)
     height, width = manifest["size"]
-    decode = _decoder(height, width, include_masks)
+    decode = decoder(height, width, include_masks)
     dataset = (
         tf.data.Dataset.counter(start_epoch)
         .flat_map(epoch_pairs)
@@ -94,17 +94,28 @@ def eval_images(data_dir, count: int, include_masks: bool) -> tuple[np.ndarray, 
     A domain without eval images falls back to its training images. Returns (healthy, cancer).
     """
     manifest = read_manifest(data_dir)
-    height, width = manifest["size"]
-    decode = _decoder(height, width, include_masks)
-    empty = np.zeros((0, height, width, 2 if include_masks else 1), np.float32)
     arrays = []
     for domain in DOMAINS:
         split = "eval" if manifest["counts"]["eval"][domain] > 0 else "train"
-        records = read_records(_shard_paths(data_dir, manifest, split, domain))
-        by_source = sorted(records, key=lambda serialized: parse_example(serialized)["source"].numpy())
-        images = [decode(serialized).numpy() for serialized in by_source[:count]]
-        arrays.append(np.stack(images) if images else empty)
+        arrays.append(split_images(data_dir, split, domain, include_masks, limit=count)[1])
     return arrays[0], arrays[1]
+
+
+def split_images(data_dir, split: str, domain: str, include_masks: bool,
+                 limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    """Source paths and float32 (n, H, W, C) images of one split and domain, ordered by source path.
+
+    `limit` keeps only the first images in that order.
+    """
+    manifest = read_manifest(data_dir)
+    height, width = manifest["size"]
+    decode = decoder(height, width, include_masks)
+    records = read_records(_shard_paths(data_dir, manifest, split, domain))
+    by_source = sorted(((parse_example(serialized)["source"].numpy().decode(), serialized)
+                        for serialized in records), key=lambda pair: pair[0])[:limit]
+    images = [decode(serialized).numpy() for _, serialized in by_source]
+    empty = np.zeros((0, height, width, 2 if include_masks else 1), np.float32)
+    return [source for source, _ in by_source], np.stack(images) if images else empty
 
 
 def _shard_paths(data_dir, manifest: dict, split: str, domain: str) -> list[str]:
@@ -121,7 +132,7 @@ def _shuffled(records: tf.data.Dataset, count: int, seed: tuple) -> tf.data.Data
     )
 
 
-def _decoder(height: int, width: int, include_masks: bool):
+def decoder(height: int, width: int, include_masks: bool):
     """A function: serialized example -> float32 (height, width, C) tensor in [-1, 1]."""
 
     def decode(serialized: tf.Tensor) -> tf.Tensor:

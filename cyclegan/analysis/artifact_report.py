@@ -1,0 +1,176 @@
+"""Grid-artefact scores of a run's translations, checkpoint by checkpoint, against the real images.
+
+Images are (N, H, W, C) float arrays in [-1, 1]; only the image channel (0) is scored. `tile_rms`
+is taken inside the breast (the input's pixels above the black background), `cpr_db` over the
+whole image (see artifacts.py). A translation is scored on its own, exactly like the real image
+it came from, so the real images' scores are the baseline a translation's rise is measured from.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from cyclegan.analysis.artifacts import batch_scores  # noqa: E402
+from cyclegan.data.pipeline import split_images  # noqa: E402
+from cyclegan.runs import kept_checkpoints, load_generators, run_config, select_steps, translate_batches  # noqa: E402
+
+METRICS = ("cpr_db", "tile_rms")
+INPUT_DOMAIN = {"h2c": "healthy", "c2h": "cancer"}
+# What the paper reported (SPEC.md): where grid patterns appeared, and where exp2's images were chosen.
+PAPER_ONSETS = {"exp1": (160_000, 160_000), "exp2": (45_000, 50_000)}
+PAPER_SELECTION_STEPS = {"exp1": (), "exp2": (35_000, 70_000)}
+CSV_COLUMNS = ["step", "direction"] + [f"{metric}_{stat}" for metric in METRICS for stat in ("median", "q25", "q75")] \
+    + [f"baseline_{metric}" for metric in METRICS]
+
+
+def score_images(images: np.ndarray, reference: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-image scores {metric: (N,)} of `images`, with the breast region taken from `reference`."""
+    breast = reference[..., 0] > -1.0 + 1e-3
+    return batch_scores(images[..., 0], masks=breast)
+
+
+def summarise(scores: dict[str, np.ndarray]) -> dict[str, float]:
+    """Median and quartiles of each metric: {"cpr_db_median": ..., "cpr_db_q25": ..., ...}."""
+    summary = {}
+    for metric in METRICS:
+        q25, median, q75 = np.percentile(scores[metric], [25, 50, 75])
+        summary.update({f"{metric}_median": float(median), f"{metric}_q25": float(q25), f"{metric}_q75": float(q75)})
+    return summary
+
+
+@dataclass
+class ArtifactCurve:
+    rows: list[dict]  # one per (step, direction), CSV_COLUMNS
+    experiment: str  # "exp1" or "exp2": which paper facts apply
+
+    def onset(self, direction: str, threshold_db: float) -> int | None:
+        """First step whose median cpr_db exceeds the baseline by `threshold_db` at it and the next checkpoint."""
+        rows = sorted((r for r in self.rows if r["direction"] == direction), key=lambda r: r["step"])
+        above = [r["cpr_db_median"] - r["baseline_cpr_db"] > threshold_db for r in rows]
+        for index in range(len(rows) - 1):
+            if above[index] and above[index + 1]:
+                return rows[index]["step"]
+        return None
+
+
+def evaluate_run(run_dir, data_dir, split: str = "eval", max_images: int | None = None,
+                 progress: bool = True) -> ArtifactCurve:
+    """Score both directions' translations of the split's images at every kept checkpoint."""
+    config = run_config(run_dir)
+    checkpoints = kept_checkpoints(run_dir)
+    inputs = {direction: split_images(data_dir, split, domain, config.data.include_masks, limit=max_images)[1]
+              for direction, domain in INPUT_DOMAIN.items()}
+    for direction, images in inputs.items():
+        if len(images) == 0:
+            raise ValueError(f"{data_dir} has no {split} images of the {INPUT_DOMAIN[direction]} domain")
+    baselines = {direction: summarise(score_images(images, images)) for direction, images in inputs.items()}
+    rows = []
+    for step, prefix in tqdm(checkpoints.items(), unit="checkpoint", disable=not progress):
+        generators = load_generators(config, prefix)
+        for direction, images in inputs.items():
+            translated = translate_batches(generators[direction], images)
+            rows.append({"step": step, "direction": direction, **summarise(score_images(translated, images)),
+                         **{f"baseline_{m}": baselines[direction][f"{m}_median"] for m in METRICS}})
+    experiment = "exp1" if config.name.startswith("exp1") else "exp2"
+    return ArtifactCurve(rows, experiment)
+
+
+def write_csv(curve: ArtifactCurve, path: Path) -> None:
+    with Path(path).open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(curve.rows)
+
+
+def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) -> None:
+    """Both metrics against step, both directions with their interquartile band and baseline, the
+    paper's onset (band) and selection steps, and the estimated onsets."""
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    low, high = PAPER_ONSETS[curve.experiment]
+    paper_onset = f"{low // 1000}k" + (f"–{high // 1000}k" if high != low else "")
+    last_step = max(row["step"] for row in curve.rows)
+    show_paper = last_step >= low / 2  # the paper's marks would squash a short run's curve
+    colours = {"h2c": "tab:red", "c2h": "tab:blue"}
+    for axis, metric in zip(axes, METRICS):
+        for direction, colour in colours.items():
+            rows = sorted((r for r in curve.rows if r["direction"] == direction), key=lambda r: r["step"])
+            steps = [r["step"] for r in rows]
+            axis.plot(steps, [r[f"{metric}_median"] for r in rows], "o-", color=colour, label=f"{direction} median")
+            axis.fill_between(steps, [r[f"{metric}_q25"] for r in rows], [r[f"{metric}_q75"] for r in rows],
+                              color=colour, alpha=0.15)
+            axis.axhline(rows[0][f"baseline_{metric}"], color=colour, linestyle="--", linewidth=1,
+                         label=f"real {INPUT_DOMAIN[direction]} (baseline)")
+            if onsets.get(direction) is not None:
+                axis.axvline(onsets[direction], color=colour, linestyle=":", linewidth=1.5,
+                             label=f"{direction} estimated onset {onsets[direction]:,}")
+        if show_paper:
+            axis.axvspan(low, max(high, low + 500), color="grey", alpha=0.25, label=f"paper: patterns from {paper_onset}")
+            for step in PAPER_SELECTION_STEPS[curve.experiment]:
+                axis.axvline(step, color="black", linestyle="-.", linewidth=1)
+            if PAPER_SELECTION_STEPS[curve.experiment]:
+                axis.plot([], [], "k-.", label="paper: images chosen at 35k / 70k")
+        axis.set_xlabel("training step")
+        axis.set_ylabel({"cpr_db": "checkerboard peak ratio (dB)", "tile_rms": "tile RMS (image units)"}[metric])
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    note = "" if show_paper else f" — paper: patterns from {paper_onset} steps, beyond this run's {last_step:,}"
+    figure.suptitle(f"Grid artefacts over training ({curve.experiment}){note}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_comparison(run_dir, data_dir, steps: tuple[int, int], direction: str, path: Path,
+                    split: str = "eval", count: int = 4) -> None:
+    """The same eval images translated at two steps: input | step a | step b | a − input | b − input."""
+    config = run_config(run_dir)
+    images = split_images(data_dir, split, INPUT_DOMAIN[direction], config.data.include_masks, limit=count)[1]
+    translated = {step: translate_batches(load_generators(config, prefix)[direction], images)
+                  for step, prefix in select_steps(run_dir, list(steps)).items()}
+    a, b = steps
+    columns = [("input", images), (f"step {a}", translated[a]), (f"step {b}", translated[b]),
+               (f"step {a} − input", translated[a] - images), (f"step {b} − input", translated[b] - images)]
+    figure, axes = plt.subplots(len(images), 5, figsize=(12, 2.6 * len(images)), squeeze=False)
+    for column, (title, stack) in enumerate(columns):
+        difference = column >= 3
+        for row in range(len(images)):
+            axis = axes[row, column]
+            axis.imshow(stack[row, ..., 0], cmap="gray", vmin=-2 if difference else -1, vmax=2 if difference else 1)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(title, fontsize=9)
+    figure.suptitle(f"{direction}: steps {a} and {b}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_report(run_dir, data_dir, out_dir, split: str = "eval", threshold_db: float = 10.0,
+                 compare_steps: tuple[int, int] | None = None, max_images: int | None = None,
+                 progress: bool = True) -> dict:
+    """artifacts.csv, artifacts.png, onset.json (and compare-*.png) in `out_dir`; returns the onsets."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    curve = evaluate_run(run_dir, data_dir, split, max_images, progress)
+    onsets = {direction: curve.onset(direction, threshold_db) for direction in INPUT_DOMAIN}
+    write_csv(curve, out_dir / "artifacts.csv")
+    plot_curve(curve, onsets, out_dir / "artifacts.png")
+    if compare_steps:
+        for direction in INPUT_DOMAIN:
+            plot_comparison(run_dir, data_dir, compare_steps, direction,
+                            out_dir / f"compare-{compare_steps[0]}-{compare_steps[1]}-{direction}.png", split)
+    summary = {"threshold_db": threshold_db, "estimated_onset": onsets,
+               "paper_onset": list(PAPER_ONSETS[curve.experiment]), "steps": sorted({r["step"] for r in curve.rows})}
+    (out_dir / "onset.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

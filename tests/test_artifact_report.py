@@ -1,0 +1,75 @@
+"""The artefact report over a run's checkpoints, and the scores logged during training."""
+
+import csv
+import json
+
+import numpy as np
+from scipy import ndimage
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
+from cyclegan import cli
+from cyclegan.analysis.artifact_report import ArtifactCurve, score_images
+
+
+def _row(step, direction, cpr_db, baseline=0.0):
+    return {"step": step, "direction": direction, "cpr_db_median": cpr_db, "baseline_cpr_db": baseline}
+
+
+def test_onset_needs_two_consecutive_checkpoints_above_threshold():
+    rows = [_row(10, "h2c", 1.0), _row(20, "h2c", 12.0), _row(30, "h2c", 3.0), _row(40, "h2c", 11.0),
+            _row(50, "h2c", 15.0), _row(60, "h2c", 20.0), _row(10, "c2h", 30.0)]
+    curve = ArtifactCurve(rows, "exp1")
+    assert curve.onset("h2c", threshold_db=10.0) == 40
+    assert curve.onset("h2c", threshold_db=25.0) is None
+    assert curve.onset("c2h", threshold_db=10.0) is None  # a single checkpoint is not two
+
+
+def test_score_images_sees_an_injected_grid_inside_the_breast():
+    rng = np.random.default_rng(0)
+    images = np.full((2, 64, 64, 1), -1.0, np.float32)
+    images[:, 8:56, 4:40, 0] = ndimage.gaussian_filter(rng.uniform(-0.4, 0.4, (2, 48, 36)), (0, 2, 2))
+    tile = np.tile(np.array([[0.05, -0.05], [-0.05, 0.05]]), (32, 32))
+    with_grid = images.copy()
+    with_grid[..., 0] += tile * (images[..., 0] > -1)
+    clean, grid = score_images(images, images), score_images(with_grid, images)
+    assert np.all(grid["tile_rms"] > 5 * clean["tile_rms"])
+    assert np.all(grid["cpr_db"] > clean["cpr_db"])
+
+
+def test_artifacts_command_writes_csv_plot_onset_and_comparison(tiny_run, tmp_path, capsys):
+    out = tmp_path / "report"
+    code = cli.main(["artifacts", "--run", str(tiny_run), "--out", str(out), "--compare-steps", "2,4"])
+    assert code == 0
+    assert "Estimated onset" in capsys.readouterr().out
+    with open(out / "artifacts.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((int(r["step"]), r["direction"]) for r in rows) == [(2, "c2h"), (2, "h2c"), (4, "c2h"), (4, "h2c")]
+    for row in rows:
+        assert float(row["cpr_db_q25"]) <= float(row["cpr_db_median"]) <= float(row["cpr_db_q75"])
+    onset = json.loads((out / "onset.json").read_text())
+    assert onset["paper_onset"] == [160000, 160000] and onset["steps"] == [2, 4]
+    for name in ("artifacts.png", "compare-2-4-h2c.png", "compare-2-4-c2h.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_artifacts_without_checkpoints_is_a_clear_error(tiny_run, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in ("config.json", "run.json"):
+        (empty / name).write_text((tiny_run / name).read_text())
+    assert cli.main(["artifacts", "--run", str(empty)]) == cli.EXIT_BAD_INPUT
+    assert "no checkpoints" in capsys.readouterr().err
+
+
+def test_training_logs_artifact_scores_and_a_baseline(tiny_run):
+    tags = {}
+    for path in (tiny_run / "tensorboard").rglob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
+            event = event_pb2.Event.FromString(record)
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(event.step)
+    for direction in ("h2c", "c2h"):
+        for metric in ("cpr_db", "tile_rms"):
+            assert sorted(tags[f"artifacts/{direction}_{metric}"]) == [2, 4]
+            assert tags[f"artifacts/baseline_{direction}_{metric}"] == [0]

@@ -1,0 +1,220 @@
+"""Reader-study analysis: simulated readers, the paper's tables, problem reporting, file formats."""
+
+import csv
+import json
+from itertools import product
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from cyclegan import cli
+from cyclegan.analysis.readout import analyze
+from cyclegan.analysis.study_files import read_answer_key, read_responses, write_responses_template
+
+CUTS = np.array([-0.5, 0.4, 1.2, 2.0])  # latent thresholds between ratings 1|2|3|4|5
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _category_probabilities(shift: float) -> np.ndarray:
+    """P(rating = 1..5) for a latent N(shift, 1) cut at CUTS."""
+    return np.diff(np.concatenate([[0.0], norm.cdf(CUTS - shift), [1.0]]))
+
+
+def true_auc(separation: float) -> float:
+    """Population AUC (ties one half) of binormal ratings: positives N(separation, 1), negatives N(0, 1)."""
+    positive, negative = _category_probabilities(separation), _category_probabilities(0.0)
+    above = sum(positive[i] * negative[j] for i, j in product(range(5), repeat=2) if i > j)
+    return float(above + 0.5 * positive @ negative)
+
+
+def write_study(folder, sources_per_label=150, steps=("",), words=True, paired=True):
+    """answer_key.csv for sources_per_label healthy and cancer sources, each shown original and modified
+    at every step (paired=False: originals and modifications come from different sources)."""
+    rows = []
+    for label, index in product((0, 1), range(sources_per_label)):
+        source = f"{'hc'[label]}{index}"
+        rows.append({"id": f"o-{source}", "source": source, "label": label, "modified": 0, "direction": "",
+                     "step": "", "pair_id": f"p-{source}"})
+        modified_source = source if paired else f"{source}-other"
+        for step in steps:
+            rows.append({"id": f"m{step}-{source}", "source": modified_source, "label": label, "modified": 1,
+                         "direction": "c2h" if label else "h2c", "step": step, "pair_id": f"p-{source}"})
+    key = pd.DataFrame(rows)
+    if words:
+        key["label"] = key["label"].map({0: "healthy", 1: "Cancer"})
+        key["modified"] = key["modified"].map({0: "no", 1: "YES"})
+    path = folder / "answer_key.csv"
+    key.to_csv(path, index=False)
+    return path
+
+
+def simulate_reader(key_path, path, seed, original, modified, detection):
+    """Responses of a binormal reader: malignancy shifted by `original` / `modified` (in latent SDs) for
+    cancer sources on original / modified images; the modified rating shifted by `detection` on modified images."""
+    key = read_answer_key(key_path)
+    rng = np.random.default_rng(seed)
+    malignancy_shift = np.where(key["modified"], modified, original) * key["label"]
+    ratings = pd.DataFrame({
+        "id": key.index,
+        "malignancy": np.digitize(rng.normal(malignancy_shift), CUTS) + 1,
+        "modified": np.digitize(rng.normal(detection * key["modified"]), CUTS) + 1,
+    }).sample(frac=1.0, random_state=seed)
+    ratings.to_csv(path, index=False)
+    return path
+
+
+READERS = [(1.6, 0.7, 1.0), (1.0, 0.2, 0.0), (2.2, 1.2, 2.0)]  # (original, modified, detection) separations
+
+
+def _simulated(tmp_path, readers=READERS, **study):
+    key = write_study(tmp_path, **study)
+    responses = [simulate_reader(key, tmp_path / f"R{index + 1}.csv", index, *separations)
+                 for index, separations in enumerate(readers)]
+    return key, responses
+
+
+def test_simulated_readers_recover_the_true_aucs(tmp_path):
+    # Each 95 % CI misses with probability 0.05, so the seeds are fixed; test_roc checks the CIs' coverage.
+    key, responses = _simulated(tmp_path)
+    readout = analyze(key, responses, tmp_path / "out")
+    assert readout.analysed and not readout.problems
+    for reader, separations in zip(readout.readers, READERS):
+        assert reader.cases == 600
+        for name, separation in zip(("original", "modified", "detection"), separations):
+            auc = reader.sets[name].auc
+            assert auc.ci_low < true_auc(separation) < auc.ci_high, (reader.reader, name)
+        assert reader.comparison.paired and reader.comparison.cases == 300
+        assert reader.comparison.result.auc_1 == pytest.approx(reader.sets["original"].auc.auc)
+    chance = [reader.sets["detection"].chance for reader in readout.readers]
+    assert chance[0].p_value < 1e-6 and chance[2].p_value < 1e-6 and chance[1].p_value > 0.05
+    assert readout.readers[2].comparison.result.p_value < 0.05  # 2.2 vs 1.2 SD on 300 paired sources
+
+
+def test_cli_writes_exp1_table_with_paper_values_and_plots(tmp_path, capsys):
+    key, responses = _simulated(tmp_path, sources_per_label=20)
+    out = tmp_path / "out"
+    args = ["readout", "analyze", "--key", str(key), "--responses", *map(str, responses), "--out", str(out)]
+    assert cli.main(args + ["--paper", "exp1"]) == 0
+    markdown = (out / "table.md").read_text()
+    for value in ("0.85", "0.63", "0.66", "0.75", "0.67", "0.48", "0.77", "0.69", "0.50"):
+        assert f"| {value} |" in markdown
+    assert "paper reader i" in markdown
+    table = pd.read_csv(out / "table.csv")
+    assert table["reader"].tolist() == ["R1", "R2", "R3"]
+    assert table["paper_reader"].tolist() == [1, 2, 3]
+    assert table[["original_paper", "modified_paper", "detection_paper"]].values.tolist() == [
+        [0.85, 0.63, 0.66], [0.75, 0.67, 0.48], [0.77, 0.69, 0.50]]
+    results = json.loads((out / "results.json").read_text())
+    assert results["readers"][0]["sets"]["original"]["auc"] == pytest.approx(table["original_auc"][0], abs=1e-4)
+    plots = sorted(out.glob("roc_*.png"))
+    assert [path.name for path in plots] == ["roc_1_R1.png", "roc_2_R2.png", "roc_3_R3.png"]
+    assert all(path.read_bytes().startswith(PNG_MAGIC) for path in plots)
+    assert (out / "problems.csv").read_text().strip() == "reader,file,id,row,problem,detail"
+    assert "table.md" in capsys.readouterr().out
+
+
+def test_exp2_detection_per_step_beside_early_and_late(tmp_path):
+    key, responses = _simulated(tmp_path, sources_per_label=12, steps=(35000, 70000), words=False)
+    readout = analyze(key, responses, tmp_path / "out", paper="exp2")
+    table = pd.read_csv(tmp_path / "out" / "table.csv")
+    assert table[["detection_step_35000_paper", "detection_step_70000_paper"]].values.tolist() == [
+        [0.93, 0.93], [0.93, 1.0], [0.95, 0.90]]
+    assert table[["original_paper", "modified_paper"]].values.tolist() == [[0.78, 0.69], [0.77, 0.59], [0.84, 0.60]]
+    step_set = readout.readers[0].sets["detection_step_70000"]
+    assert (step_set.truth.sum(), (1 - step_set.truth).sum()) == (24, 24)  # that step's modifications vs all originals
+    assert "AUC detecting modification, step 35000" in (tmp_path / "out" / "table.md").read_text()
+
+
+def test_one_step_against_exp2_shows_both_paper_detection_values(tmp_path):
+    key, responses = _simulated(tmp_path, sources_per_label=12)
+    analyze(key, responses, tmp_path / "out", paper="exp2")
+    table = pd.read_csv(tmp_path / "out" / "table.csv")
+    assert table["detection_paper"][1] == "0.93 (early) / 1.00 (late)"
+
+
+def test_unpaired_test_when_no_source_is_shown_both_ways(tmp_path):
+    key, responses = _simulated(tmp_path, readers=READERS[:1], sources_per_label=30, paired=False)
+    comparison = analyze(key, responses, tmp_path / "out").readers[0].comparison
+    assert not comparison.paired and comparison.cases == 120
+
+
+def test_label_words_and_numbers_give_the_same_results(tmp_path):
+    results = []
+    for words in (True, False):
+        folder = tmp_path / str(words)
+        folder.mkdir()
+        key, responses = _simulated(folder, readers=READERS[:1], sources_per_label=20, words=words)
+        results.append(analyze(key, responses, folder / "out").readers[0].sets["modified"].auc)
+    assert results[0] == results[1]
+
+
+def _write_rows(path, rows, header=("id", "malignancy", "modified")):
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    return path
+
+
+def test_problems_are_reported_by_id_and_stop_the_analysis(tmp_path, capsys):
+    key, (responses,) = _simulated(tmp_path, readers=READERS[:1], sources_per_label=10)
+    rows = list(csv.reader(responses.open()))[1:]
+    rows = [row for row in rows if row[0] != "o-h3"]  # missing case
+    ids = [row[0] for row in rows]
+    rows[ids.index("o-h1")][1] = "7"  # out of range
+    rows[ids.index("o-c2")][2] = ""  # not rated
+    rows[ids.index("m-c4")][1] = "2.5"  # not a whole rating
+    rows += [["nobody", "3", "3"], rows[ids.index("m-h5")]]  # unknown id, duplicate
+    _write_rows(responses, rows)
+    out = tmp_path / "out"
+    args = ["readout", "analyze", "--key", str(key), "--responses", str(responses), "--out", str(out)]
+    assert cli.main(args) == cli.EXIT_BAD_INPUT
+    problems = pd.read_csv(out / "problems.csv", keep_default_na=False)
+    assert sorted(zip(problems["id"], problems["problem"])) == [
+        ("m-c4", "bad rating"), ("m-h5", "duplicate id"), ("m-h5", "duplicate id"), ("nobody", "unknown id"),
+        ("o-c2", "bad rating"), ("o-h1", "bad rating"), ("o-h3", "missing case")]
+    assert set(problems["reader"]) == {"R1"}
+    err = capsys.readouterr().err
+    assert all(ident in err for ident in ("o-h3", "o-h1", "o-c2", "m-c4", "nobody", "m-h5"))
+    assert "--allow-incomplete" in err and not (out / "table.md").exists()
+
+    assert cli.main(args + ["--allow-incomplete"]) == 0
+    table = pd.read_csv(out / "table.csv")
+    assert table["images"][0] == 40 - 5  # o-h3, o-h1, o-c2, m-c4, m-h5 left out
+    assert "7 problem(s)" in (out / "table.md").read_text()
+
+
+def test_template_lists_the_ids_and_reads_back(tmp_path):
+    key_path = write_study(tmp_path, sources_per_label=3)
+    key = read_answer_key(key_path)
+    template = write_responses_template(list(key.index), tmp_path / "responses_template.csv")
+    blank = read_responses(template, key)
+    assert [problem.id for problem in blank.problems] == [ident for ident in key.index for _ in range(2)]
+    filled = pd.read_csv(template).assign(malignancy=3, modified=1, reader="Dr A")
+    filled.to_csv(template, index=False)
+    responses = read_responses(template, key)
+    assert responses.reader == "Dr A" and not responses.problems and len(responses.ratings) == 12
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda key: key.assign(label=key["label"].replace("Cancer", "maybe")), "label='maybe' (id 'o-c0')"),
+    (lambda key: key.assign(modified=key["modified"].replace("YES", "perhaps")), "modified='perhaps'"),
+    (lambda key: pd.concat([key, key.head(1)]), "id 'o-h0' appears 2 times"),
+    (lambda key: key.drop(columns="source"), "missing column(s) source"),
+])
+def test_answer_key_errors_exit_2(tmp_path, capsys, edit, message):
+    key, responses = _simulated(tmp_path, readers=READERS[:1], sources_per_label=3)
+    edit(pd.read_csv(key, dtype=str, keep_default_na=False)).to_csv(key, index=False)
+    args = ["readout", "analyze", "--key", str(key), "--responses", *map(str, responses), "--out", str(tmp_path)]
+    assert cli.main(args) == cli.EXIT_BAD_INPUT
+    assert message in capsys.readouterr().err
+
+
+def test_two_files_with_one_reader_name_are_an_error(tmp_path):
+    key, responses = _simulated(tmp_path, readers=READERS[:1], sources_per_label=3)
+    other = tmp_path / "other"
+    other.mkdir()
+    copy = other / responses[0].name
+    copy.write_text(responses[0].read_text())
+    with pytest.raises(ValueError, match="reader name"):
+        analyze(key, [responses[0], copy], tmp_path / "out")

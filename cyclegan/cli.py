@@ -48,12 +48,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     prepare = commands.add_parser("prepare", help="preprocess raw images into TFRecord shards + manifest.json")
     prepare.add_argument("--source", dest="sources", action="append", required=True, metavar="KIND:PATH",
-                         help="raw data to read (repeatable); KIND: folder")
+                         help="raw data to read (repeatable, kinds mixed freely); KIND: inbreast, bcdr, cbis, folder")
     prepare.add_argument("--size", type=_size, required=True, help="HEIGHTxWIDTH, multiples of 4 (e.g. 256x256)")
-    prepare.add_argument("--out", required=True, help="output folder, e.g. data/prepared/NAME")
+    prepare.add_argument("--out", help="output folder, e.g. data/prepared/NAME (not needed with --dry-run)")
+    prepare.add_argument("--label-rule", default="birads4", choices=("birads4", "birads3", "mass"),
+                         help="INbreast labels: birads4 (>= 4 cancer, 3 excluded; default), birads3 (>= 3 cancer), "
+                              "mass (has a mass)")
+    prepare.add_argument("--views", metavar="CC,MLO", help="keep only these views (default: all)")
+    prepare.add_argument("--exclude", metavar="FILE", help="CSV with a Filename column of images to leave out")
+    prepare.add_argument("--augment-copies", type=int, default=0, metavar="N",
+                         help="augmented copies per image (rotation, scale, contrast; default 0)")
+    prepare.add_argument("--split-by", default="image", choices=("image", "patient"),
+                         help="image (original, default) or patient (no patient in both splits)")
     prepare.add_argument("--eval-fraction", type=float, default=0.15, help="share of each domain held out (0.15)")
-    prepare.add_argument("--seed", type=int, default=42, help="split seed (42)")
+    prepare.add_argument("--seed", type=int, default=42, help="split and augmentation seed (42)")
+    prepare.add_argument("--workers", type=int, default=1, help="processes reading and preprocessing images (1)")
+    prepare.add_argument("--dry-run", action="store_true", help="print counts and skipped files, write nothing")
     prepare.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    prepare.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    preview = commands.add_parser("preview", help="contact sheet of a prepared dataset, masks outlined")
+    preview.add_argument("data", metavar="DATA_DIR", help="prepared dataset folder (has manifest.json)")
+    preview.add_argument("--out", required=True, help="PNG to write, e.g. preview.png")
+    preview.add_argument("--per-group", type=int, default=4, help="images per split and domain (4)")
 
     train = commands.add_parser("train", help="train (or resume) a CycleGAN into a run directory")
     _add_config_args(train)
@@ -87,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also write side-by-side translations at these two steps")
     artifacts.add_argument("--max-images", type=int, help="score only the first N images per domain")
 
+    detect = commands.add_parser("detect", help="automated detector: AUC of modified vs original per checkpoint")
+    detect.add_argument("--run", required=True, help="run directory")
+    detect.add_argument("--steps", type=_int_list, help="checkpoint steps (default: every kept one)")
+    detect.add_argument("--data", help="prepared dataset (default: the one the run was trained on)")
+    detect.add_argument("--split", default="eval", choices=("train", "eval"))
+    detect.add_argument("--out", help="output folder (default: RUN/detect)")
+    detect.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source image")
+    detect.add_argument("--max-images", type=int, help="use only the first N images per domain")
+
     summary = commands.add_parser("summary", help="print parameter counts and image shape as JSON")
     _add_config_args(summary)
 
@@ -101,6 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--paper", choices=("exp1", "exp2"), help="put the paper's AUCs for this experiment beside")
     analyze.add_argument("--allow-incomplete", action="store_true",
                          help="analyse despite problems in the responses, leaving out the cases they affect")
+
+    study = commands.add_parser("study", help="build a blinded reader-study kit from a run")
+    study_commands = study.add_subparsers(dest="study_command", required=True)
+    study_build = study_commands.add_parser("build", help="reader/ (reading.html, images, template) + key/ "
+                                                          "(answer_key.csv)")
+    study_build.add_argument("--run", required=True, help="run directory")
+    study_build.add_argument("--step", type=int, help="checkpoint step of the modifications (default: the latest)")
+    study_build.add_argument("--layout", required=True, choices=("exp1", "exp2"),
+                             help="exp1: 30 original + 30 modified, 20 pairs and 20 alone; exp2: 12 healthy + "
+                                  "12 cancer cases, each as a pair and once alone (72 images)")
+    study_build.add_argument("--input", required=True,
+                             help="a prepared dataset (both domains of --split) or a folder with healthy/ and cancer/")
+    study_build.add_argument("--split", default="eval", choices=("train", "eval"), help="split of a prepared input")
+    study_build.add_argument("--out", required=True, help="new or empty folder for the kit")
+    study_build.add_argument("--seed", type=int, default=42, help="draws sources, order, pair sides and IDs (42)")
+    study_build.add_argument("--cases", type=int, metavar="N",
+                             help="source images per label, proportions kept (default: exp1 20, exp2 12)")
+    study_build.add_argument("--batch-size", type=int, default=4)
     return parser
 
 
@@ -116,9 +160,26 @@ def _phantom(args) -> int:
 def _prepare(args) -> int:
     from cyclegan.data.prepare import prepare_dataset
 
-    manifest = prepare_dataset(args.sources, args.size, args.out, eval_fraction=args.eval_fraction,
-                               seed=args.seed, overwrite=args.overwrite)
-    print(json.dumps({"out": args.out, "counts": manifest["counts"], "skipped": len(manifest["skipped"])}, indent=2))
+    if args.out is None and not args.dry_run:
+        raise ValueError("prepare needs --out FOLDER (or --dry-run)")
+    manifest = prepare_dataset(
+        args.sources, args.size, args.out, eval_fraction=args.eval_fraction, seed=args.seed,
+        overwrite=args.overwrite, progress=not args.no_progress, label_rule=args.label_rule, views=args.views,
+        exclude=args.exclude, augment_copies=args.augment_copies, split_by=args.split_by, workers=args.workers,
+        dry_run=args.dry_run)
+    per_source = {spec: {"images": account["images"], "skipped": account["skipped"]}
+                  for spec, account in manifest["per_source"].items()}
+    summary = {"out": None if args.dry_run else args.out, "counts": manifest["counts"],
+               "original_counts": manifest["original_counts"], "per_source": per_source}
+    summary["skipped"] = manifest["skipped"] if args.dry_run else len(manifest["skipped"])
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _preview(args) -> int:
+    from cyclegan.data.preview import write_preview
+
+    print(f"Wrote {write_preview(args.data, args.out, per_group=args.per_group)}")
     return 0
 
 
@@ -162,6 +223,22 @@ def _artifacts(args) -> int:
     return 0
 
 
+def _detect(args) -> int:
+    from pathlib import Path
+
+    from cyclegan.analysis.detector import detect_run
+    from cyclegan.runs import run_data_dir
+
+    out = Path(args.out) if args.out else Path(args.run) / "detect"
+    rows = detect_run(args.run, args.data or run_data_dir(args.run), out, args.steps, args.split, args.folds,
+                      args.max_images)
+    for row in rows:
+        print(f"step {row['step']}: AUC {row['auc']:.3f} (95 % CI {row['ci_low']:.3f}–{row['ci_high']:.3f}), "
+              f"{row['originals']} originals vs {row['modified']} modified, {row['folds']} folds")
+    print(f"Wrote {out / 'detect.csv'} and {out / 'detect.png'}")
+    return 0
+
+
 def _summary(args) -> int:
     from cyclegan.config import load_config
     from cyclegan.networks import build_networks, count_params
@@ -191,9 +268,20 @@ def _readout_analyze(args) -> int:
     return 0
 
 
+def _study_build(args) -> int:
+    from cyclegan.analysis.study import build_study
+
+    record = build_study(args.run, args.layout, args.input, args.out, args.seed, step=args.step, split=args.split,
+                         cases=args.cases, batch_size=args.batch_size)
+    print(f"Wrote {record['images']} images on {record['screens']} screens ({record['modified']} modified, "
+          f"step {record['step']}): give readers {os.path.join(args.out, 'reader')}; keep "
+          f"{os.path.join(args.out, 'key', 'answer_key.csv')} from them")
+    return 0
+
+
 HANDLERS = {"phantom": _phantom, "prepare": _prepare, "train": _train, "summary": _summary, "translate": _translate,
-            "artifacts": _artifacts,
-            "readout": _readout_analyze}
+            "artifacts": _artifacts, "detect": _detect, "preview": _preview,
+            "readout": _readout_analyze, "study": _study_build}
 
 
 def main(argv: list[str] | None = None) -> int:

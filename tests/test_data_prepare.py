@@ -148,7 +148,7 @@ def test_no_usable_images_is_an_error(tmp_path):
 
 
 def test_bad_sources_are_rejected_clearly(tmp_path):
-    with pytest.raises(ValueError, match="valid kinds: folder"):
+    with pytest.raises(ValueError, match="valid kinds: bcdr, cbis, folder, inbreast"):
         prepare_dataset([f"inbreast2:{tmp_path}"], SIZE, tmp_path / "data", progress=False)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         prepare_dataset([f"folder:{tmp_path / 'nowhere'}"], SIZE, tmp_path / "data", progress=False)

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cyclegan.data.preprocess import fit_to_size, orient, preprocess, rescale_intensities, synthesise_mask
+from cyclegan.data.preprocess import (blank_labels, fit_mask_to_size, fit_to_size, orient, preprocess,
+                                      rescale_intensities, synthesise_mask)
 
 
 def _right_facing_breast(height: int = 120, width: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -61,10 +62,27 @@ def test_intensities_are_standardised_into_the_full_8_bit_range():
     assert np.all(rescale_intensities(np.full((4, 4), 9.0)) == 0.0)
 
 
-def test_mask_is_resized_with_nearest_neighbour_to_0_and_255():
+def test_a_shrunk_mask_keeps_every_lesion_pixel_as_0_and_255():
     image, blob = _right_facing_breast()
     _, mask = preprocess(image, blob, (64, 48))
     assert mask.dtype == np.uint8 and set(np.unique(mask)) == {0, 255}
+    single = np.zeros((400, 300), bool)
+    single[123, 45] = True  # a calcification marked by one point
+    shrunk = fit_mask_to_size(single, (64, 48))  # 0.16x
+    assert np.argwhere(shrunk).tolist() == [[19, 7]] and shrunk.max() == 255
+
+
+def test_label_blanking_removes_what_does_not_touch_the_breast_and_keeps_its_dark_edge():
+    image = np.full((120, 100), 300.0, np.float32)
+    image += np.random.default_rng(0).normal(0.0, 20.0, image.shape).astype(np.float32)  # film background
+    cv2.ellipse(image, (0, 60), (70, 55), 0, -90, 90, 900.0, thickness=-1)  # dark fatty edge
+    cv2.ellipse(image, (0, 60), (55, 45), 0, -90, 90, 3000.0, thickness=-1)  # dense tissue
+    image[5:15, 80:95] = 4000.0  # burned-in label
+    blanked = blank_labels(image)
+    assert np.all(blanked[5:15, 80:95] == image.min())
+    breast = np.zeros(image.shape, np.uint8)
+    cv2.ellipse(breast, (0, 60), (70, 55), 0, -90, 90, 1, thickness=-1)
+    assert np.array_equal(blanked[breast > 0], image[breast > 0])
 
 
 def test_synthesised_mask_is_an_ellipse_inside_the_breast():

@@ -1,13 +1,27 @@
 """Data: raw sources -> preprocessed TFRecord shards + manifest.json -> tf.data pipelines.
 
 Modules, one job each:
-  items        what a source yields (SourceItem, SkippedFile) and the domain names
-  image_files  reading DICOM / PNG / TIFF files into arrays
-  folder       the "any folder" source: <root>/healthy, <root>/cancer, optional <root>/masks
-  sources      registry KIND -> source class, parsing "KIND:PATH"
-  preprocess   per-image geometry and intensity: orientation, standardisation, resize, pad
-  records      TFRecord example encoding, shard writing and parsing
-  prepare      orchestration: read sources, preprocess, split, write shards and manifest
-  pipeline     tf.data input pipelines for training and fixed eval images
-  phantom      synthetic mammography phantom in the any-folder layout
+  items            what a source yields (SourceItem, SkippedFile, Pixels) and the domain names
+  tables           reading the datasets' CSV tables by column name
+  image_files      reading DICOM / PNG / TIFF files into arrays, PNG encoding
+  outlines         lesion outlines (polygons, single points) drawn into masks
+  labels           label rules: birads4, birads3, mass
+  inbreast         the INbreast source: AllDICOMs/, AllXML/ (OsiriX ROIs), INbreast.csv
+  bcdr             the BCDR source (D01, D02): *_img.csv, *_outlines.csv, TIFFs
+  cbis             the CBIS-DDSM source: case-description CSVs and the DICOM tree
+  folder           the "any folder" source: <root>/healthy, <root>/cancer, optional <root>/masks
+  sources          registry KIND -> source class, parsing "KIND:PATH"
+  selection        which found images are kept: --views, --exclude
+  preprocess       per-image geometry and intensity: label blanking, orientation, standardisation, resize, pad
+  processing       one found image -> prepared 8-bit image and mask, in worker processes if asked
+  augment          augmented copies: rotation, per-axis scale, contrast
+  split            train / eval split by image or by patient
+  records          TFRecord example encoding, shard writing and reading
+  manifest         what manifest.json holds
+  prepare          orchestration: sources -> selection -> processing -> split -> shards + manifest
+  pipeline         tf.data input pipelines for training and fixed eval images
+  inputs           images to translate: a prepared split, or raw files preprocessed as prepare does
+  preview          contact sheet of a prepared dataset
+  phantom          synthetic mammography phantom in the any-folder layout
+  phantom_layouts  phantom mammograms in the INbreast, BCDR and CBIS-DDSM layouts (tests, benchmarks)
 """

@@ -8,16 +8,20 @@ read. The folder records no laterality, so preparation orients each image by its
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from .image_files import UnreadableImage, is_image_path, read_image, read_mask
-from .items import DOMAINS, SkippedFile, SourceItem
+from .items import DOMAINS, Pixels, SkippedFile, SourceItem, UnusableFile, skip_with_companions
 
 
 class FolderSource:
-    """Iterates a folder's images as `SourceItem`s (sorted by path) and unused files as `SkippedFile`s."""
+    """Iterates a folder's images as `SourceItem`s (sorted by path) and unused files as `SkippedFile`s.
 
-    def __init__(self, root: Path):
+    The folder names are the labels, so `label_rule` does not apply.
+    """
+
+    def __init__(self, root: Path, label_rule: str = "birads4"):
         self.root = Path(root)
         self.domain_files = {domain: _children(self.root / domain) for domain in DOMAINS}
         self.masks_by_stem, self.unusable_masks = _index_masks(_children(self.root / "masks"))
@@ -27,16 +31,31 @@ class FolderSource:
             for stem, path in sorted(self.masks_by_stem.items()) if stem not in cancer_stems
         ]
 
-    def __len__(self) -> int:
-        """Number of entries the iteration yields (for progress bars)."""
-        return sum(len(files) for files in self.domain_files.values()) + len(self.unusable_masks)
+    def describe(self) -> dict:
+        return {"labels": "folder name: healthy/ or cancer/ (--label-rule not used)",
+                "orientation": "by the brighter half (no laterality recorded)", "label_blanking": False,
+                "tables": []}
 
     def __iter__(self) -> Iterator[SourceItem | SkippedFile]:
         yield from self.unusable_masks
         for label, domain in enumerate(DOMAINS):
             for path in self.domain_files[domain]:
                 mask_path = self.masks_by_stem.get(path.stem) if domain == "cancer" else None
-                yield _read_item(path, label, mask_path)
+                yield from _entries(path, label, mask_path)
+
+
+def read_folder_image(path: str, mask_path: str | None) -> Pixels:
+    """An image file and, when given, its mask file (which must have the image's shape)."""
+    image = read_image(Path(path))
+    if mask_path is None:
+        return Pixels(image)
+    try:
+        mask = read_mask(Path(mask_path))
+    except UnreadableImage as error:
+        raise UnusableFile(f"its mask {mask_path} is unreadable: {error}") from error
+    if mask.shape != image.shape:
+        raise UnusableFile(f"its mask {mask_path} has shape {mask.shape}, the image {image.shape}")
+    return Pixels(image, mask, mask_files=(mask_path,))
 
 
 def _children(directory: Path) -> list[Path]:
@@ -59,22 +78,12 @@ def _index_masks(paths: list[Path]) -> tuple[dict[str, Path], list[SkippedFile]]
     return by_stem, unusable
 
 
-def _read_item(path: Path, label: int, mask_path: Path | None) -> SourceItem | SkippedFile:
+def _entries(path: Path, label: int, mask_path: Path | None) -> list[SourceItem | SkippedFile]:
+    """The image's item, or its skip (and its mask's) when it is not an image file."""
+    read = partial(read_folder_image, str(path), str(mask_path) if mask_path else None)
+    item = SourceItem(str(path), label, read, companions=(str(mask_path),) if mask_path else ())
     if not path.is_file():
-        return SkippedFile(str(path), "not a regular file (sub-folders are not searched)")
+        return skip_with_companions(item, "not a regular file (sub-folders are not searched)")
     if not is_image_path(path):
-        return SkippedFile(str(path), f"not an image file (suffix {path.suffix!r})")
-    try:
-        image = read_image(path)
-    except UnreadableImage as error:
-        return SkippedFile(str(path), str(error))
-    mask = None
-    if mask_path is not None:
-        try:
-            mask = read_mask(mask_path)
-        except UnreadableImage as error:
-            return SkippedFile(str(path), f"its mask {mask_path} is unreadable: {error}")
-        if mask.shape != image.shape:
-            reason = f"its mask {mask_path} has shape {mask.shape}, the image {image.shape}"
-            return SkippedFile(str(path), reason)
-    return SourceItem(path=str(path), image=image, label=label, mask=mask)
+        return skip_with_companions(item, f"not an image file (suffix {path.suffix!r})")
+    return [item]

@@ -1,7 +1,8 @@
-"""Reading mammogram and mask files (DICOM, PNG, TIFF, ...) into 2-D arrays.
+"""Reading mammogram and mask files (DICOM, PNG, TIFF, ...) into 2-D arrays, and writing 8-bit PNGs.
 
-Every reader returns a (h, w) array or raises `UnreadableImage` whose message is the reason a
-preparation manifest records for skipping the file.
+Every reader returns a (h, w) array (or shape) or raises `UnreadableImage` whose message is the
+reason a preparation manifest records for skipping the file. No TensorFlow here: worker processes
+import this module.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import cv2
 import numpy as np
 import pydicom
 
+from .items import UnusableFile
+
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ""})  # DICOM files often carry no suffix
 RASTER_SUFFIXES = frozenset({".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm"})
 
 
-class UnreadableImage(ValueError):
+class UnreadableImage(UnusableFile):
     """A file that should hold an image but cannot be decoded into one; the message says why."""
 
 
@@ -43,6 +46,15 @@ def read_dicom(path: Path) -> tuple[np.ndarray, pydicom.Dataset]:
     return pixels, dataset
 
 
+def read_dicom_shape(path: Path) -> tuple[int, int]:
+    """(rows, columns) of a DICOM image from its header alone, without decoding the pixels."""
+    try:
+        dataset = pydicom.dcmread(path, stop_before_pixels=True)
+        return int(dataset.Rows), int(dataset.Columns)
+    except Exception as error:  # pydicom raises many types for corrupt or non-DICOM files
+        raise UnreadableImage(f"unreadable DICOM header: {type(error).__name__}: {error}") from error
+
+
 def read_raster(path: Path) -> np.ndarray:
     """A PNG / TIFF / JPEG file as (h, w) float32 at its stored bit depth (colour -> grey)."""
     pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
@@ -66,3 +78,16 @@ def read_image(path: Path) -> np.ndarray:
 def read_mask(path: Path) -> np.ndarray:
     """A lesion mask file as (h, w) bool: True where the stored value is non-zero."""
     return read_image(path) > 0
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """A uint8 (h, w) array as PNG file bytes (lossless, deterministic)."""
+    ok, encoded = cv2.imencode(".png", array)
+    if not ok:
+        raise ValueError(f"PNG encoding failed for an array of shape {array.shape}")
+    return encoded.tobytes()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """PNG file bytes (as `encode_png` writes them) back to a uint8 (h, w) array."""
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)

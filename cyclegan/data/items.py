@@ -1,36 +1,67 @@
-"""What a data source yields: one `SourceItem` per usable image, one `SkippedFile` per file not used.
+"""What a data source yields: one `SourceItem` per candidate image, one `SkippedFile` per file not used.
 
-A source is any iterable of these (see `sources.py`); preparation only ever sees these two types,
-so adding a dataset means writing a module that turns its layout into them.
+A source is an iterable of these (see `sources.py`); preparation only ever sees these types, so
+adding a dataset means writing a module that turns its layout into them. Items are cheap to make:
+their pixels are read later, possibly in a worker process, by calling `item.read()`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 DOMAINS = ("healthy", "cancer")  # index = label: 0 healthy (A), 1 cancer (B)
+VIEWS = ("CC", "MLO")
+
+
+class UnusableFile(ValueError):
+    """A file (or table row) that cannot be used; the message is the reason the manifest records."""
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """What `SourceItem.read` returns.
+
+    image: (h, w) float32 raw intensities, bright = dense tissue (MONOCHROME1 already inverted).
+    mask: (h, w) bool, True inside lesions; None when there is no annotation to draw.
+    mask_files: files (or "table:line N" rows) the mask was drawn from.
+    mask_synthesised: True when the source itself made the mask up.
+    unused: reasons, by path, for companion files the read looked at but did not draw.
+    """
+
+    image: np.ndarray
+    mask: np.ndarray | None = None
+    mask_files: tuple[str, ...] = ()
+    mask_synthesised: bool = False
+    unused: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class SourceItem:
-    """One mammogram as read from its source, before any preprocessing.
+    """One mammogram a source found, with its label and metadata; pixels not yet read.
 
-    image: (h, w) float32 raw intensities, bright = dense tissue (MONOCHROME1 already inverted).
-    mask: (h, w) bool, True inside lesions; None when the source has no annotation for the image.
+    read: returns `Pixels` or raises `UnusableFile`; must pickle (a module-level function or a
+        functools.partial of one) because it may run in a worker process.
     laterality: "L" or "R" when the source records it reliably; None lets preparation decide by
         which half of the image is brighter.
-    mask_synthesised: True when the source itself made the mask up (e.g. from a single point).
+    view: "CC", "MLO" or None (unknown; not filtered by --views).
+    aliases: further names an exclusion list may use for the image (besides file name and stem).
+    companions: annotation files that belong to this image; each ends up in the image's record
+        (drawn into the mask) or in the manifest's skipped list.
+    blank_labels: the source burns text labels into its images; keep only the breast region.
     """
 
     path: str
-    image: np.ndarray
     label: int
-    mask: np.ndarray | None = None
+    read: Callable[[], Pixels]
     patient_id: str | None = None
     laterality: str | None = None
-    mask_synthesised: bool = False
+    view: str | None = None
+    aliases: tuple[str, ...] = ()
+    companions: tuple[str, ...] = ()
+    blank_labels: bool = False
 
     @property
     def domain(self) -> str:
@@ -39,7 +70,13 @@ class SourceItem:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file a source found but did not use, and why (recorded in manifest.json)."""
+    """A file (or table row, as "table:line N") a source found but did not use, and why."""
 
     path: str
     reason: str
+
+
+def skip_with_companions(item: SourceItem, reason: str) -> list[SkippedFile]:
+    """The item's image and each of its companion files as skipped, the companions pointing at it."""
+    companion_reason = f"belongs to {item.path}, which was skipped"
+    return [SkippedFile(item.path, reason)] + [SkippedFile(path, companion_reason) for path in item.companions]

@@ -128,30 +128,41 @@ def _add_calcification_cluster(layer: np.ndarray, lesions: np.ndarray, centre, r
 
 
 def _write_dicom(path: Path, image: np.ndarray, header: dict) -> None:
-    """Save a [0, 1] float image as a 16-bit (14 bits stored) MG DICOM with seed-derived UIDs."""
+    """Save a [0, 1] float phantom image as a 16-bit (14 bits stored) MG DICOM with seed-derived UIDs."""
     maximum = 2**BITS_STORED - 1
     pixels = np.rint(image * maximum).astype(np.uint16)
     photometric = "MONOCHROME2"
     if header["monochrome1"]:
         pixels, photometric = np.uint16(maximum) - pixels, "MONOCHROME1"
+    write_dicom(path, pixels, BITS_STORED, photometric, header["patient_id"], header["laterality"],
+                header["view"], uid_parts=(str(header["seed"]), header["stem"]))
+
+
+def write_dicom(path: Path, pixels: np.ndarray, bits_stored: int, photometric: str, patient_id: str,
+                laterality: str, view: str, uid_parts: tuple[str, ...]) -> None:
+    """Save uint8 / uint16 (h, w) pixels as a single-frame MG DICOM ("For Presentation").
+
+    UIDs are derived from `uid_parts` (the first, e.g. a seed, enters every UID; the rest name the
+    image) and dates are fixed, so equal arguments give equal bytes.
+    """
 
     def uid(*parts: str) -> str:
-        return generate_uid(entropy_srcs=["breastgan-phantom", str(header["seed"]), *parts])
+        return generate_uid(entropy_srcs=["breastgan-phantom", *uid_parts[:1], *parts])
 
     dataset = pydicom.Dataset()
     dataset.file_meta = FileMetaDataset()
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     dataset.SOPClassUID = MAMMOGRAPHY_SOP_CLASS
-    dataset.SOPInstanceUID = uid(header["stem"], "instance")
-    dataset.StudyInstanceUID = uid(header["patient_id"])
-    dataset.SeriesInstanceUID = uid(header["stem"], "series")
+    dataset.SOPInstanceUID = uid(*uid_parts[1:], "instance")
+    dataset.StudyInstanceUID = uid(patient_id)
+    dataset.SeriesInstanceUID = uid(*uid_parts[1:], "series")
     dataset.Modality = "MG"
-    dataset.PatientID = header["patient_id"]
+    dataset.PatientID = patient_id
     dataset.PatientName = "Phantom^BreastGAN"
     dataset.StudyDate = dataset.SeriesDate = dataset.ContentDate = FIXED_DATE
     dataset.StudyTime = dataset.SeriesTime = dataset.ContentTime = "000000"
-    dataset.ImageLaterality = header["laterality"]
-    dataset.ViewPosition = header["view"]
+    dataset.ImageLaterality = laterality
+    dataset.ViewPosition = view
     dataset.PresentationIntentType = "FOR PRESENTATION"
-    dataset.set_pixel_data(pixels, photometric, BITS_STORED, generate_instance_uid=False)
+    dataset.set_pixel_data(pixels, photometric, bits_stored, generate_instance_uid=False)
     dataset.save_as(path, enforce_file_format=True)

@@ -1,8 +1,15 @@
 """Preparation: raw sources -> preprocessed, split TFRecord shards + manifest.json in one folder.
 
+Steps: open every "KIND:PATH" source and list what it found; drop images outside `--views`, on
+the exclusion list or already read from an earlier source; read and preprocess the rest
+(processing.py, optionally in worker processes); split (split.py); write each split and domain
+as shards, the augmented copies of an image right after it; write manifest.json (manifest.py).
+Every file a source found ends up in a record or in the manifest's `skipped`.
+
 The output folder appears atomically: everything is written into a temporary sibling folder that
 is renamed into place at the end, so an interrupted run leaves no manifest.json at `out_dir`.
-Reruns with the same inputs and settings give byte-identical shards and manifest.
+Reruns with the same inputs and settings give byte-identical shards and manifest, whatever the
+number of workers.
 """
 
 from __future__ import annotations
@@ -10,30 +17,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
-from .items import DOMAINS, SkippedFile, SourceItem
-from .preprocess import preprocess, synthesise_mask
-from .records import SPLITS, serialize_example, write_shards
+from .augment import augment, draw_augmentation
+from .image_files import decode_png, encode_png
+from .items import DOMAINS, SkippedFile, skip_with_companions
+from .labels import check_rule
+from .manifest import build_manifest
+from .processing import Job, PreparedImage, process_all
+from .records import SPLITS, serialize_encoded, write_shards
+from .selection import Selection, parse_views
 from .sources import open_source
+from .split import SPLIT_MODES, split_images
 
 MANIFEST_NAME = "manifest.json"
-MANIFEST_VERSION = 1
 IMAGES_PER_SHARD = 256
-
-
-@dataclass(frozen=True)
-class PreparedImage:
-    """One preprocessed image ready for a shard."""
-
-    source: str
-    patient_id: str | None
-    mask_synthesised: bool
-    example: bytes  # serialized tf.train.Example
 
 
 def prepare_dataset(
@@ -44,39 +43,64 @@ def prepare_dataset(
     seed: int = 42,
     overwrite: bool = False,
     progress: bool = True,
+    *,
+    label_rule: str = "birads4",
+    views=None,
+    exclude=None,
+    augment_copies: int = 0,
+    split_by: str = "image",
+    workers: int = 1,
+    dry_run: bool = False,
 ) -> dict:
     """Prepare "KIND:PATH" sources into `out_dir` at `size` = (height, width) pixels.
 
-    Splits each domain separately (stratified) into train and eval, `eval_fraction` of it (rounded)
-    into eval, shuffled with `seed`. Returns the manifest (also written to out_dir/manifest.json).
-    Raises FileExistsError if out_dir exists and not `overwrite`, FileNotFoundError for a missing
-    source path, ValueError for an unknown source kind, bad settings, or a domain without images.
+    label_rule: birads4 | birads3 | mass (labels.py). views: None (all) or e.g. ("CC",) or "CC,MLO".
+    exclude: CSV with a Filename column of images to leave out. augment_copies: augmented copies
+    per image (augment.py), kept in their image's split. split_by: image | patient (split.py);
+    `eval_fraction` of each domain (rounded) goes to eval, shuffled with `seed`. workers: processes
+    reading and preprocessing images (started with "spawn": a calling script needs an
+    `if __name__ == "__main__":` guard). dry_run: do everything but write; out_dir may be None.
+
+    Returns the manifest (also written to out_dir/manifest.json). Raises FileExistsError if out_dir
+    exists and not `overwrite`, FileNotFoundError for a missing source path, ValueError for an
+    unknown source kind, bad settings, a broken source layout, or a domain without images.
     """
     size = _check_size(size)
-    if not 0.0 <= eval_fraction < 1.0:
-        raise ValueError(f"eval_fraction must be in [0, 1), got {eval_fraction}")
-    if not sources:
-        raise ValueError("no sources given; pass at least one KIND:PATH")
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
+    _check_settings(eval_fraction, label_rule, augment_copies, split_by, workers, sources)
+    if views is not None:
+        views = parse_views(views if isinstance(views, str) else ",".join(views))
+    out_dir = None if out_dir is None else Path(out_dir)
+    if not dry_run and out_dir is None:
+        raise ValueError("an output folder is needed unless this is a dry run")
+    if not dry_run and out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; choose another folder or overwrite it (--overwrite)")
-    opened = [(spec, open_source(spec)) for spec in sources]
+    selection = Selection(views, exclude)
+    opened = {spec: open_source(spec, label_rule) for spec in sources}
+    jobs, skipped = _select(opened, selection)
 
-    prepared, skipped = _read_and_preprocess(opened, size, progress)
+    prepared: list[PreparedImage] = []
+    for job, (image, skips) in zip(jobs, process_all(jobs, size, workers, progress)):
+        skipped += [{"path": skip.path, "reason": skip.reason, "source": job.source_spec} for skip in skips]
+        if image is not None:
+            prepared.append(image)
     _check_domains(prepared, sources, skipped)
-    split = {
-        domain: _split(prepared[domain], eval_fraction, seed, label) for label, domain in enumerate(DOMAINS)
-    }
+    split = split_images(prepared, eval_fraction, seed, split_by)
+    _check_training_images(split, split_by)
+    settings = {"size": list(size), "seed": seed, "eval_fraction": eval_fraction, "split_by": split_by,
+                "label_rule": label_rule, "augment_copies": augment_copies, "selection": selection.describe()}
+    descriptions = {spec: source.describe() for spec, source in opened.items()}
+    if dry_run:
+        return build_manifest(settings, descriptions, split, None, skipped)
 
     staging = _sibling(out_dir, "partial")
     staging.mkdir(parents=True)
     try:
-        shards = {name: {domain: [] for domain in DOMAINS} for name in SPLITS}
-        for domain in DOMAINS:
-            for name in SPLITS:
-                examples = [image.example for image in split[domain][name]]
-                shards[name][domain] = write_shards(staging, name, domain, examples, IMAGES_PER_SHARD)
-        manifest = _manifest(sources, size, seed, eval_fraction, split, shards, skipped)
+        shards = {name: {domain: write_shards(staging, name, domain,
+                                              _examples(split[name][domain], size, augment_copies, seed),
+                                              IMAGES_PER_SHARD)
+                         for domain in DOMAINS}
+                  for name in SPLITS}
+        manifest = build_manifest(settings, descriptions, split, shards, skipped)
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
         _move_into_place(staging, out_dir)
     finally:
@@ -90,45 +114,55 @@ def _check_size(size) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _read_and_preprocess(opened, size, progress: bool) -> tuple[dict[str, list[PreparedImage]], list[dict]]:
-    """Preprocess every item of every source; returns images by domain and skipped-file records."""
-    prepared: dict[str, list[PreparedImage]] = {domain: [] for domain in DOMAINS}
-    skipped: list[dict] = []
-    seen: set[str] = set()
-    for spec, source in opened:
-        entries = tqdm(source, total=len(source), desc=f"prepare {spec}", unit="file", disable=not progress)
-        for entry in entries:
+def _check_settings(eval_fraction, label_rule, augment_copies, split_by, workers, sources) -> None:
+    if not 0.0 <= eval_fraction < 1.0:
+        raise ValueError(f"eval_fraction must be in [0, 1), got {eval_fraction}")
+    check_rule(label_rule)
+    if int(augment_copies) != augment_copies or augment_copies < 0:
+        raise ValueError(f"augment_copies must be a whole number >= 0, got {augment_copies}")
+    if split_by not in SPLIT_MODES:
+        raise ValueError(f"split_by must be one of {', '.join(SPLIT_MODES)}, got {split_by!r}")
+    if int(workers) != workers or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, got {workers}")
+    if not sources:
+        raise ValueError("no sources given; pass at least one KIND:PATH")
+
+
+def _select(opened: dict, selection: Selection) -> tuple[list[Job], list[dict]]:
+    """Jobs for the items to read, and skipped-file records for everything else the sources found."""
+    jobs, skipped, seen = [], [], set()
+    for spec, source in opened.items():
+        for entry in source:
             if isinstance(entry, SkippedFile):
-                skipped.append({"path": entry.path, "reason": entry.reason})
+                skips = [entry]
             elif entry.path in seen:
-                skipped.append({"path": entry.path, "reason": "already read from an earlier source"})
+                skips = skip_with_companions(entry, "already read from an earlier source")
+            elif reason := selection.reason_to_skip(entry):
+                skips = skip_with_companions(entry, reason)
             else:
                 seen.add(entry.path)
-                prepared[entry.domain].append(_prepare_item(entry, size))
-    return prepared, skipped
+                jobs.append(Job(entry, spec))
+                continue
+            skipped += [{"path": skip.path, "reason": skip.reason, "source": spec} for skip in skips]
+    return jobs, skipped
 
 
-def _prepare_item(item: SourceItem, size: tuple[int, int]) -> PreparedImage:
-    image, mask = preprocess(item.image, item.mask, size, item.laterality)
-    synthesised = item.mask_synthesised
-    if mask is None and item.label == 1:
-        mask, synthesised = synthesise_mask(image), True
-    elif mask is None:
-        mask = np.zeros_like(image)
-    example = serialize_example(image, mask, item.label, item.path, synthesised)
-    return PreparedImage(item.path, item.patient_id, synthesised, example)
-
-
-def _check_domains(prepared: dict[str, list[PreparedImage]], sources: list[str], skipped: list[dict]) -> None:
+def _check_domains(prepared: list[PreparedImage], sources: list[str], skipped: list[dict]) -> None:
     """ValueError unless both domains have images; the message names the sources and skipped files."""
-    if not any(prepared.values()):
+    if not prepared:
         raise ValueError(f"no usable images in {', '.join(sources)} ({_skipped_summary(skipped)})")
-    for domain, images in prepared.items():
-        if not images:
+    for domain in DOMAINS:
+        if not any(image.domain == domain for image in prepared):
             raise ValueError(
                 f"no {domain} images in {', '.join(sources)}: both domains (healthy, cancer) need images; "
                 f"a folder source reads them from <root>/{domain}/ ({_skipped_summary(skipped)})"
             )
+
+
+def _check_training_images(split: dict, split_by: str) -> None:
+    for domain in DOMAINS:
+        if not split["train"][domain]:
+            raise ValueError(f"the {split_by} split left no {domain} images for training; lower --eval-fraction")
 
 
 def _skipped_summary(skipped: list[dict], shown: int = 3) -> str:
@@ -136,41 +170,18 @@ def _skipped_summary(skipped: list[dict], shown: int = 3) -> str:
     return f"{len(skipped)} file(s) skipped{examples}{'; ...' if len(skipped) > shown else ''}"
 
 
-def _split(images: list[PreparedImage], eval_fraction: float, seed: int, label: int) -> dict[str, list]:
-    """Shuffle one domain (ordered by source path) with (seed, label); the first round(n * f) are eval.
-
-    At least one image stays in train. Each split is returned ordered by source path.
-    """
-    ordered = sorted(images, key=lambda image: image.source)
-    order = np.random.default_rng([seed, label]).permutation(len(ordered))
-    eval_count = min(round(len(ordered) * eval_fraction), len(ordered) - 1)
-    eval_indices = set(order[:eval_count].tolist())
-    return {
-        "train": [image for index, image in enumerate(ordered) if index not in eval_indices],
-        "eval": [image for index, image in enumerate(ordered) if index in eval_indices],
-    }
-
-
-def _manifest(sources, size, seed, eval_fraction, split, shards, skipped) -> dict:
-    return {
-        "version": MANIFEST_VERSION,
-        "sources": list(sources),
-        "size": list(size),
-        "seed": seed,
-        "eval_fraction": eval_fraction,
-        "counts": {name: {domain: len(split[domain][name]) for domain in DOMAINS} for name in SPLITS},
-        "masks_synthesised": {
-            domain: sum(image.mask_synthesised for images in split[domain].values() for image in images)
-            for domain in DOMAINS
-        },
-        "shards": shards,
-        "images": [
-            {"source": image.source, "domain": domain, "split": name, "patient_id": image.patient_id,
-             "mask_synthesised": image.mask_synthesised}
-            for name in SPLITS for domain in DOMAINS for image in split[domain][name]
-        ],
-        "skipped": skipped,
-    }
+def _examples(images: list[PreparedImage], size: tuple[int, int], copies: int, seed: int) -> Iterator[bytes]:
+    """Serialized examples: each image, then its `copies` augmented copies (source "<path>#augK")."""
+    for image in images:
+        yield serialize_encoded(image.image_png, image.mask_png, image.label, image.source,
+                                image.mask_synthesised, *size)
+        if not copies:
+            continue
+        pixels, mask = decode_png(image.image_png), decode_png(image.mask_png)
+        for copy in range(1, copies + 1):
+            warped, warped_mask = augment(pixels, mask, draw_augmentation(seed, image.source, copy))
+            yield serialize_encoded(encode_png(warped), encode_png(warped_mask), image.label,
+                                    f"{image.source}#aug{copy}", image.mask_synthesised, *size)
 
 
 def _sibling(out_dir: Path, purpose: str) -> Path:

@@ -3,18 +3,21 @@
 Shard files are `{split}-{domain}-{shard:05d}.tfrecord.gz`. Example features:
   image, mask        bytes: 8-bit greyscale PNG of shape (height, width); mask values 0 / 255
   label              int64: 0 healthy, 1 cancer
-  source             bytes: path of the raw file the image came from
+  source             bytes: path of the raw file the image came from; augmented copies add "#augN"
   height, width      int64: pixels
   mask_synthesised   int64: 1 if the mask was made up rather than annotated
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
-import cv2
 import numpy as np
 import tensorflow as tf
+
+from .image_files import decode_png, encode_png
 
 SPLITS = ("train", "eval")
 COMPRESSION = "GZIP"
@@ -34,16 +37,16 @@ def shard_name(split: str, domain: str, shard: int) -> str:
     return f"{split}-{domain}-{shard:05d}.tfrecord.gz"
 
 
-def _png(array: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", array)
-    if not ok:
-        raise ValueError(f"PNG encoding failed for an array of shape {array.shape}")
-    return encoded.tobytes()
-
-
 def serialize_example(image: np.ndarray, mask: np.ndarray, label: int, source: str,
                       mask_synthesised: bool) -> bytes:
     """One serialized tf.train.Example from a uint8 (H, W) image and a 0/255 uint8 (H, W) mask."""
+    return serialize_encoded(encode_png(image), encode_png(mask), label, source, mask_synthesised,
+                             image.shape[0], image.shape[1])
+
+
+def serialize_encoded(image_png: bytes, mask_png: bytes, label: int, source: str, mask_synthesised: bool,
+                      height: int, width: int) -> bytes:
+    """One serialized tf.train.Example from an already PNG-encoded (height, width) image and mask."""
 
     def int64(value: int) -> tf.train.Feature:
         return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
@@ -52,26 +55,30 @@ def serialize_example(image: np.ndarray, mask: np.ndarray, label: int, source: s
         return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
 
     features = {
-        "image": raw(_png(image)),
-        "mask": raw(_png(mask)),
+        "image": raw(image_png),
+        "mask": raw(mask_png),
         "label": int64(label),
         "source": raw(source.encode("utf-8")),
-        "height": int64(image.shape[0]),
-        "width": int64(image.shape[1]),
+        "height": int64(height),
+        "width": int64(width),
         "mask_synthesised": int64(mask_synthesised),
     }
     example = tf.train.Example(features=tf.train.Features(feature=features))
     return example.SerializeToString(deterministic=True)  # map order fixed across processes
 
 
-def write_shards(directory: Path, split: str, domain: str, examples: list[bytes],
+def write_shards(directory: Path, split: str, domain: str, examples: Iterable[bytes],
                  per_shard: int) -> list[str]:
-    """Write serialized examples in order into GZIP shards of at most `per_shard`; returns file names."""
+    """Write serialized examples in order into GZIP shards of at most `per_shard`; returns file names.
+
+    `examples` may be a generator: it is consumed one example at a time.
+    """
     names = []
-    for shard, start in enumerate(range(0, len(examples), per_shard)):
-        names.append(shard_name(split, domain, shard))
+    examples = iter(examples)
+    while chunk := list(islice(examples, per_shard)):
+        names.append(shard_name(split, domain, len(names)))
         with tf.io.TFRecordWriter(str(Path(directory) / names[-1]), options=COMPRESSION) as writer:
-            for example in examples[start : start + per_shard]:
+            for example in chunk:
                 writer.write(example)
     return names
 
@@ -84,3 +91,12 @@ def read_records(paths: list[str]) -> tf.data.Dataset:
 def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     """Parse one serialized example into scalar tensors (PNGs still encoded)."""
     return tf.io.parse_single_example(serialized, FEATURES)
+
+
+def decoded_examples(paths: list[str]) -> Iterator[dict]:
+    """Each example of the shard files, in order, as numpy values; image and mask as uint8 (H, W) arrays."""
+    for serialized in read_records(paths):
+        features = {key: value.numpy() for key, value in parse_example(serialized).items()}
+        features["image"], features["mask"] = decode_png(features["image"]), decode_png(features["mask"])
+        features["source"] = features["source"].decode("utf-8")
+        yield features

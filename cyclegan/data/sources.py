@@ -1,8 +1,9 @@
 """Registry of raw data sources and parsing of `KIND:PATH` source specifications.
 
-A source class takes the root path and is an iterable of `SourceItem | SkippedFile` in a
-deterministic order, with `len()` = the number of entries it will look at (for progress bars).
-Adding a dataset = adding its class to `SOURCES`.
+A source class takes the root path and the label rule (`labels.LABEL_RULES`; sources with their
+own ground truth ignore it). It is an iterable of `SourceItem | SkippedFile` in a deterministic
+order and says in `describe()` how it labels, orients and cleans its images. Adding a dataset =
+adding its class to `SOURCES`.
 """
 
 from __future__ import annotations
@@ -11,20 +12,28 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from .bcdr import BcdrSource
+from .cbis import CbisSource
 from .folder import FolderSource
+from .inbreast import InbreastSource
 from .items import SkippedFile, SourceItem
 
 
 class Source(Protocol):
     """What `prepare` needs from a source."""
 
-    def __len__(self) -> int: ...
-
     def __iter__(self) -> Iterator[SourceItem | SkippedFile]: ...
 
+    def describe(self) -> dict:
+        """{"labels", "orientation", "label_blanking", "tables"} for the manifest."""
+        ...
 
-SOURCES: dict[str, Callable[[Path], Source]] = {
+
+SOURCES: dict[str, Callable[[Path, str], Source]] = {
     "folder": FolderSource,
+    "inbreast": InbreastSource,
+    "bcdr": BcdrSource,
+    "cbis": CbisSource,
 }
 
 
@@ -39,9 +48,9 @@ def parse_source(spec: str) -> tuple[str, Path]:
     return kind, Path(path)
 
 
-def open_source(spec: str) -> Source:
+def open_source(spec: str, label_rule: str = "birads4") -> Source:
     """The source object for "KIND:PATH"; FileNotFoundError when PATH does not exist."""
     kind, path = parse_source(spec)
     if not path.exists():
         raise FileNotFoundError(f"source path {str(path)!r} (from {spec!r}) does not exist")
-    return SOURCES[kind](path)
+    return SOURCES[kind](path, label_rule)

@@ -1,0 +1,85 @@
+"""Contact sheet of a prepared dataset: a few images per split and domain, lesion masks outlined.
+
+One row per (split, domain): a caption tile, then the first `per_group` original images of that
+group in shard order (by source path; augmented copies are left out). Mask outlines are red for
+annotated masks and yellow for synthesised ones. Tiles are the prepared images shrunk so their
+longer side is at most TILE_SIDE pixels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .items import DOMAINS
+from .pipeline import read_manifest
+from .records import SPLITS, decoded_examples
+
+TILE_SIDE = 256
+CAPTION_WIDTH = 150
+GAP = 4  # pixels between tiles
+RED, YELLOW, WHITE = (0, 0, 255), (0, 255, 255), (255, 255, 255)  # BGR
+
+
+def write_preview(data_dir, out, per_group: int = 4) -> Path:
+    """Write the contact sheet of the prepared dataset in `data_dir` as a PNG at `out`; returns its path."""
+    if per_group < 1:
+        raise ValueError(f"per_group must be at least 1, got {per_group}")
+    manifest = read_manifest(data_dir)
+    height, width = manifest["size"]
+    scale = min(1.0, TILE_SIDE / max(height, width))
+    tile = (max(1, round(height * scale)), max(1, round(width * scale)))
+    rows = []
+    for split in SPLITS:
+        for domain in DOMAINS:
+            tiles = [_tile(features, tile) for features in _originals(data_dir, manifest, split, domain, per_group)]
+            tiles += [np.full((*tile, 3), 40, np.uint8)] * (per_group - len(tiles))
+            caption = _caption(tile[0], [split, domain, f"{manifest['counts'][split][domain]} records"])
+            rows.append(_hstack([caption, *tiles]))
+    sheet = _vstack(rows)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), sheet):
+        raise ValueError(f"could not write {out} (the file name must end in an image suffix such as .png)")
+    return out
+
+
+def _originals(data_dir, manifest: dict, split: str, domain: str, count: int) -> list[dict]:
+    """Decoded features of the first `count` non-augmented records of one split and domain."""
+    paths = [str(Path(data_dir) / name) for name in manifest["shards"][split][domain]]
+    found = []
+    for features in decoded_examples(paths):
+        if len(found) == count:
+            break
+        if "#aug" not in features["source"]:
+            found.append(features)
+    return found
+
+
+def _tile(features: dict, size: tuple[int, int]) -> np.ndarray:
+    """A BGR (h, w, 3) tile: the image with its mask's outline drawn on it."""
+    image = cv2.resize(features["image"], size[::-1], interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(features["mask"], size[::-1], interpolation=cv2.INTER_NEAREST)
+    tile = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(tile, contours, -1, YELLOW if features["mask_synthesised"] else RED, thickness=1)
+    return tile
+
+
+def _caption(height: int, lines: list[str]) -> np.ndarray:
+    caption = np.zeros((height, CAPTION_WIDTH, 3), np.uint8)
+    for index, line in enumerate(lines):
+        cv2.putText(caption, line, (6, 20 + 20 * index), cv2.FONT_HERSHEY_SIMPLEX, 0.5, WHITE, 1, cv2.LINE_AA)
+    return caption
+
+
+def _hstack(tiles: list[np.ndarray]) -> np.ndarray:
+    gap = np.zeros((tiles[0].shape[0], GAP, 3), np.uint8)
+    return np.hstack([part for tile in tiles for part in (tile, gap)][:-1])
+
+
+def _vstack(rows: list[np.ndarray]) -> np.ndarray:
+    gap = np.zeros((GAP, rows[0].shape[1], 3), np.uint8)
+    return np.vstack([part for row in rows for part in (row, gap)][:-1])

@@ -1,0 +1,262 @@
+"""Reader-study kit: the layouts, the blinded image files, answer key, template and page, the CLI."""
+
+import csv
+import html
+import re
+import struct
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cyclegan import cli
+from cyclegan.analysis.study import KEY_COLUMNS, build_study
+from cyclegan.analysis.study_design import design_study
+from cyclegan.analysis.study_files import read_answer_key, read_responses
+from cyclegan.data.pipeline import split_images
+
+CHROMIUM = Path("/usr/bin/chromium")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FULL = {  # layout: images, modified, pair screens, alone screens, sources per label
+    "exp1": (60, 30, 20, 20, 20),
+    "exp2": (72, 36, 24, 24, 12),
+}
+
+
+def _names(count):
+    return {0: [f"healthy-{index:02d}" for index in range(count)], 1: [f"cancer-{index:02d}" for index in range(count)]}
+
+
+def _split_screens(design):
+    screens = design.screens()
+    return [screen for screen in screens if len(screen) == 2], [screen[0] for screen in screens if len(screen) == 1]
+
+
+@pytest.mark.parametrize("layout", sorted(FULL))
+def test_full_layouts_have_the_papers_counts_and_pairs(layout):
+    images, modified, pair_count, alone_count, per_label = FULL[layout]
+    design = design_study(layout, _names(30), seed=7)
+    pairs, alone = _split_screens(design)
+    assert len(design.images) == images and sum(image.modified for image in design.images) == modified
+    assert (len(pairs), len(alone)) == (pair_count, alone_count)
+    assert len({image.id for image in design.images}) == images
+    assert [image.screen for image in design.images] == sorted(image.screen for image in design.images)
+    assert {screen[0].screen for screen in design.screens()} == set(range(1, pair_count + alone_count + 1))
+    for left, right in pairs:
+        assert left.source == right.source and left.pair_id == right.pair_id != ""
+        assert (left.side, right.side) == ("left", "right") and {left.modified, right.modified} == {False, True}
+    assert all(image.side == image.pair_id == "" for image in alone)
+    assert Counter(image.label for image in alone) == {0: alone_count // 2, 1: alone_count // 2}
+    assert Counter((image.label, image.modified) for image in alone) == {
+        key: alone_count // 4 for key in ((0, False), (0, True), (1, False), (1, True))}
+    sources = {image.source: image.label for image in design.images}
+    assert Counter(sources.values()) == {0: per_label, 1: per_label}
+    assert all(image.direction == ("" if not image.modified else "h2c" if image.label == 0 else "c2h")
+               for image in design.images)
+    assert {image.side for pair in pairs for image in pair if image.modified} == {"left", "right"}  # drawn
+
+
+def test_exp1_shows_alone_only_sources_not_paired():
+    pairs, alone = _split_screens(design_study("exp1", _names(20), seed=1))
+    assert not {screen[0].source for screen in pairs} & {image.source for image in alone}
+    assert len({image.source for image in alone}) == 20
+
+
+def test_exp2_shows_every_case_once_as_a_pair_and_once_alone():
+    pairs, alone = _split_screens(design_study("exp2", _names(12), seed=1))
+    assert sorted(screen[0].source for screen in pairs) == sorted(image.source for image in alone)
+    assert len({image.source for image in alone}) == 24
+
+
+def test_design_depends_on_the_seed_only():
+    names = _names(25)
+    shuffled = {label: names[label][::-1] for label in names}
+    assert design_study("exp1", names, seed=3) == design_study("exp1", shuffled, seed=3)
+    assert design_study("exp1", names, seed=3) != design_study("exp1", names, seed=4)
+
+
+def test_design_rejects_cases_that_do_not_fit():
+    with pytest.raises(ValueError, match="multiple of 4"):
+        design_study("exp1", _names(30), seed=0, cases=6)
+    with pytest.raises(ValueError, match="needs 12 healthy and 12 cancer.*too few: 5 healthy, 5 cancer"):
+        design_study("exp2", _names(5), seed=0)
+    with pytest.raises(ValueError, match="unknown layout 'exp3'"):
+        design_study("exp3", _names(30), seed=0)
+    assert len(design_study("exp2", _names(5), seed=0, cases=4).images) == 24
+
+
+def _build(run, data, out, seed=5, **options):
+    return build_study(run, "exp1", data, out, seed=seed, split="train", cases=4, **options)
+
+
+@pytest.fixture(scope="module")
+def kit(tiny_run, prepared, tmp_path_factory):
+    """An exp1 kit with 4 cases per label (12 images) from the tiny run at step 4."""
+    out = tmp_path_factory.mktemp("study") / "kit"
+    _build(tiny_run, prepared, out)
+    return out
+
+
+def _key_rows(kit):
+    with open(kit / "key" / "answer_key.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_kit_answer_key_matches_the_files(kit):
+    rows = _key_rows(kit)
+    assert list(rows[0]) == KEY_COLUMNS
+    key = read_answer_key(kit / "key" / "answer_key.csv")
+    files = sorted((kit / "reader" / "images").iterdir())
+    assert {path.name for path in files} == {f"{ident}.png" for ident in key.index}
+    assert len(key) == 12 and key["modified"].sum() == 6
+    assert Counter(row["pair_id"] for row in rows if row["pair_id"]) == {pair: 2 for pair in
+                                                                        {row["pair_id"] for row in rows} - {""}}
+    assert all(row["step"] == ("4" if row["modified"] == "yes" else "") for row in rows)
+    assert all(row["direction"] == {"no": "", "yes": {"healthy": "h2c", "cancer": "c2h"}[row["label"]]}[row["modified"]]
+               for row in rows)
+    with open(kit / "reader" / "responses_template.csv", newline="") as handle:
+        assert [row["id"] for row in csv.DictReader(handle)] == [row["id"] for row in rows]
+
+
+def test_readers_see_no_answers(kit):
+    reader = kit / "reader"
+    assert {path.name for path in reader.iterdir()} == {"reading.html", "responses_template.csv", "images"}
+    assert not list(reader.rglob("answer_key*")) and (kit / "key" / "answer_key.csv").is_file()
+    shown_text = (reader / "reading.html").read_text() + (reader / "responses_template.csv").read_text()
+    rows = _key_rows(kit)
+    for row in rows:
+        assert row["source"] not in shown_text and Path(row["source"]).stem not in shown_text
+        assert f"images/{row['id']}.png" in (reader / "reading.html").read_text()
+    assert not re.search(r"h2c|c2h|pair-\d", shown_text)
+
+
+def _png_chunks(path):
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    chunks, offset = [], len(PNG_MAGIC)
+    while offset < len(data):
+        (length,), kind = struct.unpack(">I", data[offset:offset + 4]), data[offset + 4:offset + 8].decode("ascii")
+        chunks.append((kind, data[offset + 8:offset + 8 + length]))
+        offset += 12 + length
+    return chunks
+
+
+def test_image_files_differ_in_nothing_but_pixels(kit):
+    headers = set()
+    for path in (kit / "reader" / "images").iterdir():
+        chunks = _png_chunks(path)
+        kinds = [kind for kind, _ in chunks]
+        assert kinds[0] == "IHDR" and kinds[-1] == "IEND" and set(kinds[1:-1]) == {"IDAT"}, kinds
+        headers.add(chunks[0][1])
+        image = Image.open(path)
+        assert (image.format, image.mode, image.size, image.info) == ("PNG", "L", (32, 32), {})
+    assert len(headers) == 1
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", headers.pop())
+    assert (width, height, depth, colour, interlace) == (32, 32, 8, 0, 0)
+
+
+def test_originals_keep_their_pixels_and_modifications_change_them(kit, prepared):
+    sources = {}
+    for domain in ("healthy", "cancer"):
+        names, images = split_images(prepared, "train", domain, include_masks=False)
+        sources.update(zip(names, images[..., 0]))
+    shown = {}
+    for row in _key_rows(kit):
+        pixels = np.asarray(Image.open(kit / "reader" / "images" / f"{row['id']}.png"), np.float64)
+        shown[row["source"], row["modified"]] = pixels
+        if row["modified"] == "no":
+            source = sources[row["source"]]
+            expected = np.rint((source - source.min()) / (source.max() - source.min()) * 255.0)
+            np.testing.assert_array_equal(pixels, expected)
+        assert pixels.min() == 0 and pixels.max() == 255
+    for (source, modified), pixels in shown.items():
+        if modified == "yes" and (source, "no") in shown:
+            assert np.abs(pixels - shown[source, "no"]).max() > 0
+
+
+def test_same_seed_gives_an_identical_kit(kit, tiny_run, prepared, tmp_path):
+    _build(tiny_run, prepared, tmp_path / "again")
+    files = sorted(path.relative_to(kit) for path in kit.rglob("*") if path.is_file())
+    assert files == sorted(path.relative_to(tmp_path / "again") for path in (tmp_path / "again").rglob("*")
+                           if path.is_file())
+    assert all((kit / name).read_bytes() == (tmp_path / "again" / name).read_bytes() for name in files)
+    _build(tiny_run, prepared, tmp_path / "other", seed=6)
+    assert read_answer_key(tmp_path / "other" / "key" / "answer_key.csv").index.intersection(
+        read_answer_key(kit / "key" / "answer_key.csv").index).empty
+
+
+def test_filled_template_passes_readout_analyze(kit, tmp_path):
+    key_path = kit / "key" / "answer_key.csv"
+    key = read_answer_key(key_path)
+    blank = read_responses(kit / "reader" / "responses_template.csv", key)
+    assert {problem.problem for problem in blank.problems} == {"bad rating"} and len(blank.problems) == 2 * len(key)
+    rng = np.random.default_rng(0)
+    with open(kit / "reader" / "responses_template.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(tmp_path / "R1.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**row, "malignancy": rng.integers(1, 6), "modified": rng.integers(1, 6)} for row in rows)
+    assert cli.main(["readout", "analyze", "--key", str(key_path), "--responses", str(tmp_path / "R1.csv"),
+                     "--out", str(tmp_path / "readout")]) == 0
+    assert (tmp_path / "readout" / "table.md").is_file()
+
+
+def test_cli_builds_an_exp2_kit_from_a_raw_folder(tiny_run, prepared, tmp_path, capsys):
+    out = tmp_path / "kit"
+    assert cli.main(["study", "build", "--run", str(tiny_run), "--step", "2", "--layout", "exp2", "--input",
+                     str(prepared.parent / "raw"), "--out", str(out), "--seed", "1", "--cases", "2"]) == 0
+    assert "give readers" in capsys.readouterr().out
+    key = read_answer_key(out / "key" / "answer_key.csv")
+    assert len(key) == 12 and key["modified"].sum() == 6 and set(key["step"].dropna()) == {2}
+    assert key.groupby("source").size().eq(3).all()  # each case: a pair, then once alone
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--layout", "exp1"], "needs 20 healthy and 20 cancer source images; the eval split of .* has 1 healthy"),
+    (["--layout", "exp1", "--cases", "3"], "positive multiple of 4"),
+    (["--layout", "exp1", "--cases", "4", "--split", "train", "--step", "3"], r"no checkpoint for step\(s\) \[3\]"),
+])
+def test_cli_rejects_bad_input_with_exit_2(tiny_run, prepared, tmp_path, capsys, arguments, message):
+    code = cli.main(["study", "build", "--run", str(tiny_run), "--input", str(prepared), "--out",
+                     str(tmp_path / "kit"), *arguments])
+    assert code == cli.EXIT_BAD_INPUT
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "kit").exists()
+
+
+def test_cli_refuses_a_folder_that_is_not_empty(tiny_run, prepared, tmp_path, capsys):
+    (tmp_path / "kit").mkdir()
+    (tmp_path / "kit" / "notes.txt").write_text("mine")
+    assert cli.main(["study", "build", "--run", str(tiny_run), "--layout", "exp1", "--input", str(prepared),
+                     "--out", str(tmp_path / "kit")]) == cli.EXIT_BAD_INPUT
+    assert "not empty" in capsys.readouterr().err
+
+
+def _page_export(page: Path, mode: str, profile: Path) -> str:
+    """The text of <pre id="export"> after headless Chromium ran reading.html?autotest=`mode`."""
+    result = subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--dump-dom", f"{page.as_uri()}?autotest={mode}"],
+        capture_output=True, text=True, timeout=120, check=True)
+    found = re.search(r'<pre id="export"[^>]*>(.*?)</pre>', result.stdout, re.DOTALL)
+    assert found, f"no export in the page; chromium said: {result.stderr[-2000:]}"
+    return html.unescape(found.group(1))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)")
+def test_reading_page_records_ratings_and_exports_csv_for_readout(kit, tmp_path):
+    page, profile = kit / "reader" / "reading.html", tmp_path / "profile"
+    exported = _page_export(page, "1", profile)
+    ids = [row["id"] for row in _key_rows(kit)]
+    assert exported.splitlines() == ["id,malignancy,modified,reader"] + [
+        f"{ident},{1 + index % 5},{1 + (2 * index + 1) % 5},autotest" for index, ident in enumerate(ids)]
+    assert _page_export(page, "export", profile) == exported  # the answers outlived a reload
+    (tmp_path / "autotest.csv").write_text(exported)
+    assert cli.main(["readout", "analyze", "--key", str(kit / "key" / "answer_key.csv"),
+                     "--responses", str(tmp_path / "autotest.csv"), "--out", str(tmp_path / "readout")]) == 0

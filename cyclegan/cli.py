@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(train)
     train.add_argument("--data", required=True, help="prepared dataset folder (has manifest.json)")
     train.add_argument("--run-dir", required=True, help="run folder; an existing one is resumed")
-    train.add_argument("--strategy", choices=("auto", "default", "mirrored"),
-                       help="distribution strategy (overrides train.strategy)")
+    train.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"),
+                       help="distribution strategy (overrides train.strategy); multiworker reads the "
+                            "cluster from TF_CONFIG")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     translate = commands.add_parser("translate", help="translate images with a run's generators at kept steps")
@@ -115,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print parameter counts and image shape as JSON")
     _add_config_args(summary)
+
+    bench = commands.add_parser("bench", help="ms per training step, FLOPs, utilisation of the matmul peak, "
+                                              "input pipeline rate")
+    _add_config_args(bench)
+    bench.add_argument("--steps", type=int, default=5, help="steps timed after the warm-up (5)")
+    bench.add_argument("--warmup", type=int, default=2, help="steps run first and not timed (2)")
+    bench.add_argument("--data", help="prepared dataset for the pipeline rate (default: a temporary phantom)")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     readout = commands.add_parser("readout", help="analyse a reader study: per-reader AUCs, DeLong tests")
     readout_commands = readout.add_subparsers(dest="readout_command", required=True)
@@ -251,6 +260,17 @@ def _summary(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from cyclegan.bench import format_report, run_bench
+    from cyclegan.config import load_config
+
+    if args.steps < 1 or args.warmup < 1:
+        raise ValueError(f"--steps and --warmup must be at least 1; got {args.steps} and {args.warmup}")
+    result = run_bench(load_config(args.config, args.overrides), args.steps, args.warmup, args.data)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
 def _readout_analyze(args) -> int:
     from cyclegan.analysis.readout import PROBLEMS_FILE, analyze
 
@@ -280,7 +300,7 @@ def _study_build(args) -> int:
 
 
 HANDLERS = {"phantom": _phantom, "prepare": _prepare, "train": _train, "summary": _summary, "translate": _translate,
-            "artifacts": _artifacts, "detect": _detect, "preview": _preview,
+            "artifacts": _artifacts, "bench": _bench, "detect": _detect, "preview": _preview,
             "readout": _readout_analyze, "study": _study_build}
 
 

@@ -84,8 +84,11 @@ class TrainConfig:
     image_every: int = 1000  # steps between TensorBoard image panels
     log_every: int = 100  # steps between TensorBoard scalars
     max_checkpoints: int = 0  # 0 keeps every checkpoint
-    strategy: str = "auto"  # "auto" | "default" | "mirrored"
+    strategy: str = "auto"  # "auto" | "default" | "mirrored" | "multiworker"
+    scale_lr: bool = False  # multiply both learning rates by the number of replicas
     deterministic: bool = False  # TF op determinism (slower; exact reruns)
+    jit_compile: bool = False  # compile the training step with XLA
+    mixed_precision: str = "off"  # "off" | "bfloat16" | "float16" (with dynamic loss scaling)
 
 
 @dataclass
@@ -124,7 +127,8 @@ CHOICES = {
     "discriminator.norm_scale_init": ("truncated_normal", "ones"),
     "loss.cycle_reduction": ("sum", "mean"),
     "train.schedule_unit": ("epochs", "steps"),
-    "train.strategy": ("auto", "default", "mirrored"),
+    "train.strategy": ("auto", "default", "mirrored", "multiworker"),
+    "train.mixed_precision": ("off", "bfloat16", "float16"),
 }
 
 POSITIVE = (

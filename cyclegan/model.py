@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from cyclegan import losses
+from cyclegan import losses, precision
 from cyclegan.config import ExperimentConfig
 from cyclegan.networks import build_networks
 from cyclegan.pool import HistoryPool
@@ -20,33 +20,50 @@ from cyclegan.schedules import ConstantThenLinearDecay
 class CycleGAN(keras.Model):
     """CycleGAN with a custom `train_step` that runs under any `tf.distribute` strategy.
 
-    One step: both translations and both reconstructions are computed once; both generators
-    are updated from their summed loss (cycle term counted once); then both discriminators
-    from real images and pooled fakes. Losses are per-replica means divided by the number of
-    replicas, because the optimizers sum gradients across replicas.
+    One step runs each network pass the maths needs exactly once: 4 generator passes (both
+    translations, both reconstructions) and 2 discriminator passes on the translations, from
+    which both generators are updated (cycle term counted once); then 4 discriminator passes
+    (real images and pooled fakes) from which both discriminators are updated. Nothing else is
+    computed: image panels, artefact scores and checkpoints run in callbacks between steps.
+    Losses are per-replica means divided by the number of replicas, because the optimizers sum
+    gradients across replicas.
 
     `steps_per_unit` converts the config's schedule unit to steps (steps per epoch for
     "epochs", 1 for "steps"). Create it inside the strategy's scope: the optimizers are built
-    eagerly here, which MirroredStrategy needs.
+    eagerly here, which MirroredStrategy needs, and `train.scale_lr` reads the strategy's
+    replica count. The networks are built under `train.mixed_precision`'s dtype policy; with
+    float16 the optimizers scale the losses dynamically.
     """
 
     def __init__(self, config: ExperimentConfig, steps_per_unit: int = 1):
         super().__init__(name="cyclegan")
         self.config = config
-        self.g_h2c, self.g_c2h, self.d_healthy, self.d_cancer = build_networks(config)
+        with precision.dtype_policy(config.train.mixed_precision):
+            self.g_h2c, self.g_c2h, self.d_healthy, self.d_cancer = build_networks(config)
         self.pool_healthy = HistoryPool(config.train.pool_size, config.image_shape, "pool_healthy")
         self.pool_cancer = HistoryPool(config.train.pool_size, config.image_shape, "pool_cancer")
         train = config.train
-        self.g_optimizer = self._adam(train.generator_lr, steps_per_unit, "g_optimizer")
-        self.d_optimizer = self._adam(train.discriminator_lr, steps_per_unit, "d_optimizer")
+        lr_factor = tf.distribute.get_strategy().num_replicas_in_sync if train.scale_lr else 1
+        self.g_optimizer = self._optimizer(train.generator_lr * lr_factor, steps_per_unit, "g_optimizer")
+        self.d_optimizer = self._optimizer(train.discriminator_lr * lr_factor, steps_per_unit, "d_optimizer")
         self.g_optimizer.build(self.generator_variables)
         self.d_optimizer.build(self.discriminator_variables)
         self.built = True
 
-    def _adam(self, base_lr: float, steps_per_unit: int, name: str) -> keras.optimizers.Adam:
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to do: networks and optimizers are built in __init__.
+
+        Keras' TensorFlow trainer otherwise builds a model created under a strategy from a first
+        batch averaged across replicas, which fails under MultiWorkerMirroredStrategy for a
+        (healthy, cancer) pair (keras-team/keras#20585) and reads a batch it throws away.
+        """
+
+    def _optimizer(self, base_lr: float, steps_per_unit: int, name: str) -> keras.optimizers.Optimizer:
+        """Adam on the lr schedule, with dynamic loss scaling under float16."""
         train = self.config.train
         schedule = ConstantThenLinearDecay(base_lr, train.duration, train.decay_start, steps_per_unit)
-        return keras.optimizers.Adam(schedule, beta_1=train.beta_1, beta_2=train.beta_2, name=name)
+        adam = keras.optimizers.Adam(schedule, beta_1=train.beta_1, beta_2=train.beta_2, name=name)
+        return precision.with_loss_scaling(adam, train.mixed_precision)
 
     @property
     def generator_variables(self):
@@ -63,8 +80,8 @@ class CycleGAN(keras.Model):
 
     def learning_rates(self) -> dict[str, float]:
         """Current generator and discriminator learning rates."""
-        return {"generator": float(self.g_optimizer.learning_rate),
-                "discriminator": float(self.d_optimizer.learning_rate)}
+        return {"generator": float(tf.convert_to_tensor(self.g_optimizer.learning_rate)),
+                "discriminator": float(tf.convert_to_tensor(self.d_optimizer.learning_rate))}
 
     def checkpoint(self) -> tf.train.Checkpoint:
         """Everything a resumed run needs: networks, optimizers (with the step) and pools."""
@@ -94,7 +111,7 @@ class CycleGAN(keras.Model):
             adversarial_c2h = losses.generator_adversarial(
                 self.d_healthy(fake_healthy, training=True), loss_cfg.generator_adversarial_weight)
             generator_total = terms["cycle_total"] + adversarial_h2c + adversarial_c2h
-            replica_share = generator_total / replicas
+            replica_share = precision.scale_loss(self.g_optimizer, generator_total / replicas)
         gradients = tape.gradient(replica_share, self.generator_variables)
         self.g_optimizer.apply(gradients, self.generator_variables)
 
@@ -111,7 +128,7 @@ class CycleGAN(keras.Model):
             d_cancer_fake = losses.discriminator_fake(
                 self.d_cancer(pooled_cancer, training=True), loss_cfg.discriminator_fake_weight)
             discriminator_total = d_healthy_real + d_healthy_fake + d_cancer_real + d_cancer_fake
-            replica_share = discriminator_total / replicas
+            replica_share = precision.scale_loss(self.d_optimizer, discriminator_total / replicas)
         gradients = tape.gradient(replica_share, self.discriminator_variables)
         self.d_optimizer.apply(gradients, self.discriminator_variables)
 
@@ -127,6 +144,9 @@ class CycleGAN(keras.Model):
             "d_cancer/total": d_cancer_real + d_cancer_fake,
         }
         logs.update({f"generators/{name}": value for name, value in terms.items()})
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages logs across workers along axis 0, which a scalar does not have.
+            return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
         return logs
 
     def _pool_seed(self):

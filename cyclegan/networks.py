@@ -3,7 +3,9 @@
 One class each, configured by `GeneratorConfig` / `DiscriminatorConfig` (cyclegan.config) to build
 experiment 1's or experiment 2's networks (see SPEC.md). Inputs are NHWC float tensors in [-1, 1].
 Outputs are float32 whatever the dtype policy: the generator's tanh and the discriminator's logits
-are computed in float32, so the networks work under a mixed precision policy.
+are computed in float32, so the networks work under a mixed precision policy. The two network
+classes themselves always use the float32 policy (their layers take the global one), so their
+inputs reach the generator's input skip unrounded.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ class ResnetGenerator(keras.Model):
     """
 
     def __init__(self, config: GeneratorConfig, channels: int, name: str = "generator", **kwargs):
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, **{"dtype": "float32", **kwargs})
         if isinstance(channels, bool) or not isinstance(channels, int) or channels <= 0:
             raise ValueError(f"ResnetGenerator: `channels` must be a positive integer; got {channels!r}")
         self.config = config
@@ -199,7 +201,7 @@ class PatchDiscriminator(keras.Model):
     """
 
     def __init__(self, config: DiscriminatorConfig, channels: int, name: str = "discriminator", **kwargs):
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, **{"dtype": "float32", **kwargs})
         if isinstance(channels, bool) or not isinstance(channels, int) or channels <= 0:
             raise ValueError(f"PatchDiscriminator: `channels` must be a positive integer; got {channels!r}")
         self.config = config

@@ -3,6 +3,10 @@
 A run directory holds `config.json` (the fully resolved config), `checkpoints/` (numbered by
 step) and `tensorboard/`. Calling `train` again on the same directory resumes from its latest
 checkpoint: same step, learning rate, pools and data order.
+
+Under a multi-worker strategy every worker runs `train` with the same arguments; only the chief
+writes the run directory (see distribution.py), and every worker resumes from the checkpoints in
+its `run_dir`.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import tensorflow as tf
 from cyclegan import callbacks as cb
 from cyclegan.config import ConfigError, ExperimentConfig, config_to_dict
 from cyclegan.data import pipeline
+from cyclegan.distribution import check_same_step, is_chief, output_dir, select_strategy
 from cyclegan.eventfiles import truncate_events
 from cyclegan.model import CycleGAN
 from cyclegan.runs import write_run_info
 
 # Fields that may change when a run is resumed: how far to train and on what hardware.
-RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy")}
+RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy"), ("train", "jit_compile")}
 
 
 @dataclass
@@ -31,13 +36,6 @@ class TrainResult:
     start_step: int
     end_step: int
     checkpoint: str | None
-
-
-def select_strategy(name: str) -> tf.distribute.Strategy:
-    """"default": one device; "mirrored": all local GPUs (or CPU); "auto": mirrored if >1 GPU."""
-    if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 def _differences(saved: dict, resolved: dict) -> list[str]:
@@ -53,17 +51,24 @@ def _differences(saved: dict, resolved: dict) -> list[str]:
     return changed
 
 
-def write_run_config(config: ExperimentConfig, run_dir: Path) -> None:
-    """Write config.json, or check that a resumed run keeps the config it was started with."""
-    resolved = config_to_dict(config)
+def check_run_config(config: ExperimentConfig, run_dir: Path) -> None:
+    """Raise ConfigError if run_dir/config.json exists and differs from `config` in a field a
+    resumed run must keep."""
     path = run_dir / "config.json"
     if path.exists():
-        changed = _differences(json.loads(path.read_text()), resolved)
+        changed = _differences(json.loads(path.read_text()), config_to_dict(config))
         if changed:
             raise ConfigError(
                 f"{run_dir} was started with a different config ({', '.join(changed)} differ); "
                 "resume it with the same settings or choose a new --run-dir")
-    path.write_text(json.dumps(resolved, indent=2) + "\n")
+
+
+def write_run_config(config: ExperimentConfig, run_dir: Path) -> None:
+    """Write config.json (whole or not at all), after checking that a resumed run keeps its config."""
+    check_run_config(config, run_dir)
+    staging = run_dir / "config.json.partial"
+    staging.write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
+    staging.replace(run_dir / "config.json")
 
 
 def _seed_everything(config: ExperimentConfig) -> None:
@@ -72,17 +77,36 @@ def _seed_everything(config: ExperimentConfig) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def shard_by_batch(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset` with data sharding for a multi-worker strategy: every worker runs the whole
+    pipeline and keeps its replicas' share of each global batch, so the workers together see
+    exactly the batches one process would (and resume at the same place)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
 def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path,
           progress: bool = True) -> TrainResult:
     """Train (or resume) until `train.max_steps` or the end of the schedule."""
+    strategy = select_strategy(config.train.strategy)
     data_dir, run_dir = Path(data_dir), Path(run_dir)
     manifest = pipeline.read_manifest(data_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_run_config(config, run_dir)
-    write_run_info(run_dir, data_dir)
+    chief = is_chief(strategy)
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_run_config(config, run_dir)
+        write_run_info(run_dir, data_dir)
+    else:
+        check_run_config(config, run_dir)
     _seed_everything(config)
+    with output_dir(strategy, run_dir) as out_dir:
+        return _train(config, strategy, data_dir, run_dir, out_dir, manifest, progress and chief)
 
-    strategy = select_strategy(config.train.strategy)
+
+def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, data_dir: Path, run_dir: Path,
+           out_dir: Path, manifest: dict, progress: bool) -> TrainResult:
+    """The training loop of `train`: restores from run_dir/checkpoints, writes to out_dir."""
     global_batch = config.train.batch_size * strategy.num_replicas_in_sync
     steps_per_epoch = pipeline.epoch_steps(manifest, global_batch)
     steps_per_unit = steps_per_epoch if config.train.schedule_unit == "epochs" else 1
@@ -91,22 +115,25 @@ def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path,
 
     with strategy.scope():
         model = CycleGAN(config, steps_per_unit)
-        model.compile(jit_compile=False)
+        model.compile(jit_compile=config.train.jit_compile)
     manager = tf.train.CheckpointManager(
-        model.checkpoint(), str(run_dir / "checkpoints"), checkpoint_name="ckpt",
+        model.checkpoint(), str(out_dir / "checkpoints"), checkpoint_name="ckpt",
         max_to_keep=config.train.max_checkpoints or None)
-    if manager.latest_checkpoint:
-        model.checkpoint().restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if latest:
+        model.checkpoint().restore(latest).assert_existing_objects_matched()
     start_step = int(model.step.numpy())
+    check_same_step(strategy, start_step)
     if start_step >= end_step:
         print(f"{run_dir} is already at step {start_step} (end step {end_step}); nothing to do")
-        return TrainResult(run_dir, start_step, end_step, manager.latest_checkpoint)
+        return TrainResult(run_dir, start_step, end_step, latest)
 
-    tensorboard_dir = run_dir / "tensorboard"
+    tensorboard_dir = out_dir / "tensorboard"
     truncate_events(tensorboard_dir, start_step)
     writer = tf.summary.create_file_writer(str(tensorboard_dir))
     dataset, _ = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks,
                                         config.seed, start_step=start_step)
+    dataset = shard_by_batch(dataset)
     eval_healthy, eval_cancer = pipeline.eval_images(data_dir, config.data.eval_images,
                                                      config.data.include_masks)
     train_cfg = config.train
@@ -123,6 +150,8 @@ def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path,
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{end_step}"):
         cb.save_checkpoint(manager, model, end_step)
     writer.close()
+    if out_dir != run_dir:
+        return TrainResult(run_dir, start_step, end_step, None)
     print(f"Trained to step {end_step}. Run directory: {run_dir}\n"
           f"  checkpoints: {run_dir / 'checkpoints'} (latest {manager.latest_checkpoint})\n"
           f"  config:      {run_dir / 'config.json'}\n"

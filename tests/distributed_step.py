@@ -48,6 +48,7 @@ def main():
     with strategy.scope():
         mirrored = with_sgd(CycleGAN(config))
         mirrored.compile(jit_compile=False)
+        scaled_lrs = CycleGAN(tiny_config("train.scale_lr=true")).learning_rates()
     pairs = list(zip(single.generator_variables + single.discriminator_variables,
                      mirrored.generator_variables + mirrored.discriminator_variables))
     for source, target in pairs:
@@ -65,6 +66,7 @@ def main():
         "mirrored_loss": mirrored_logs["generators/total"][0],
         "steps": [int(single.step.numpy()), int(mirrored.step.numpy())],
         "largest_update": largest_update,
+        "scaled_lrs": scaled_lrs,
     }))
 
 

@@ -55,6 +55,7 @@ def test_size_not_divisible_by_four(override):
 
 @pytest.mark.parametrize("override, message", [
     ("generator.upsample=pixelshuffle", "must be one of"),
+    ("train.mixed_precision=float8", "must be one of"),
     ("train.max_steps=ten", "expected an integer"),
     ("train.batch_size=0", "must be positive"),
     ("generator.icnr=maybe", "true or false"),

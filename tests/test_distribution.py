@@ -16,3 +16,5 @@ def test_mirrored_step_equals_one_device_with_the_global_batch():
     assert result["largest_update"] > 1e-4  # the step changed the weights
     assert result["max_weight_difference"] < 1e-5
     assert result["mirrored_loss"] == pytest.approx(result["single_loss"], rel=1e-5)
+    # train.scale_lr multiplies both learning rates by the replica count (exp1: 2e-4 each)
+    assert result["scaled_lrs"] == pytest.approx({"generator": 4e-4, "discriminator": 4e-4})

@@ -1,0 +1,98 @@
+"""FLOPs of one CycleGAN training step, counted from the networks' layer shapes.
+
+Counting rules (a multiply-add is 2 FLOPs):
+
+- Only convolutions and transposed convolutions are counted. A convolution with output
+  (H', W', C_out) and a k x k kernel over C_in channels costs 2 * H' * W' * k * k * C_in * C_out;
+  a transposed convolution costs the same expression over its *input* grid (H, W), which is what
+  its implementation (the input gradient of a convolution) computes. Zero taps of padded or
+  strided windows count, as the kernels compute them. Instance norm, activations, paddings,
+  biases, losses, spectral norm's power iteration, the pool and the optimizer updates are
+  elementwise or tiny and are left out (about 1 % of the step's arithmetic at exp1's size).
+- Backward, per layer: the kernel gradient and the input gradient each cost one forward.
+  The step (see CycleGAN.train_step) needs:
+    * 4 generator passes (both translations, both reconstructions): forward, kernel gradient and
+      input gradient; the two passes that read real images need no input gradient for their
+      first convolution, whose input is data;
+    * 2 discriminator passes on the translations, inside the generator update: forward and input
+      gradient only (the discriminators are not updated from them);
+    * 4 discriminator passes (real images and pooled fakes) for the discriminator update:
+      forward and kernel gradient, and input gradient for every layer but the first.
+  TensorFlow prunes the gradients the step does not use, so this is what it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+from cyclegan.config import ExperimentConfig
+from cyclegan.layers import Conv
+from cyclegan.networks import PatchDiscriminator, ResidualBlock, ResnetGenerator, build_networks
+
+
+@dataclass(frozen=True)
+class ConvCost:
+    """One convolution of a network: its forward FLOPs per image and its input shape (H, W, C)."""
+
+    name: str
+    input_shape: tuple[int, int, int]
+    flops: int
+
+
+def conv_flops(layer: Conv, input_shape: tuple[int, int, int]) -> int:
+    """Forward FLOPs of `layer` on one image of shape (H, W, C_in)."""
+    height, width, in_channels = input_shape
+    if layer.transpose:
+        grid = height * width
+    else:
+        _, out_height, out_width, _ = layer.compute_output_shape((1, height, width, in_channels))
+        grid = out_height * out_width
+    return 2 * grid * layer.kernel_size ** 2 * in_channels * layer.filters
+
+
+def conv_costs(network: keras.Layer, input_shape: tuple[int, int, int]) -> list[ConvCost]:
+    """Every convolution `network` applies to one (H, W, C) input, in call order."""
+    costs: list[ConvCost] = []
+    _walk(network, (1, *input_shape), costs)
+    return costs
+
+
+def _walk(layer: keras.Layer, shape: tuple, costs: list[ConvCost]) -> tuple:
+    """Follow `layer`'s call order from a (1, H, W, C) input, recording convolutions; returns the output shape."""
+    if isinstance(layer, Conv):
+        costs.append(ConvCost(layer.path, tuple(shape[1:]), conv_flops(layer, tuple(shape[1:]))))
+        return layer.compute_output_shape(shape)
+    if isinstance(layer, ResnetGenerator):
+        parts = (layer.encoder, layer.residual_blocks, layer.decoder, layer.head)
+    elif isinstance(layer, PatchDiscriminator):
+        parts = (layer.body,)
+    elif isinstance(layer, keras.Sequential):
+        parts = tuple(layer.layers)
+    elif isinstance(layer, ResidualBlock):
+        _walk(layer.body, shape, costs)  # block + input: the shape is kept
+        return shape
+    else:
+        return tuple(layer.compute_output_shape(shape))
+    for part in parts:
+        shape = _walk(part, shape, costs)
+    return shape
+
+
+def train_step_flops(config: ExperimentConfig, networks=None) -> dict[str, int]:
+    """FLOPs of one training step per image pair of the global batch, by the rules above.
+
+    `networks` are (g_h2c, g_c2h, d_healthy, d_cancer) as built by `build_networks(config)`
+    (built here when not given). Returns generator_forward, discriminator_forward (one pass on
+    one image each) and step (everything one step computes for one healthy + cancer pair).
+    """
+    generator, _, discriminator, _ = networks or build_networks(config)
+    g_costs = conv_costs(generator, config.image_shape)
+    d_costs = conv_costs(discriminator, config.image_shape)
+    g_forward = sum(cost.flops for cost in g_costs)
+    d_forward = sum(cost.flops for cost in d_costs)
+    generator_passes = 4 * 3 * g_forward - 2 * g_costs[0].flops
+    discriminator_passes = 2 * 2 * d_forward + 4 * (3 * d_forward - d_costs[0].flops)
+    return {"generator_forward": g_forward, "discriminator_forward": d_forward,
+            "step": generator_passes + discriminator_passes}

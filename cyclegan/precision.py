@@ -1,0 +1,70 @@
+"""Mixed precision (`train.mixed_precision`): the Keras dtype policy the networks are built under,
+and dynamic loss scaling for float16.
+
+Under "bfloat16" or "float16" the convolutions, activations and paddings compute in that dtype
+while every variable stays float32. The networks' own outputs (the generator's skip and tanh, the
+discriminator's logits), instance-norm statistics and all losses stay float32 (see networks.py,
+layers.py, losses.py). float16 needs loss scaling, bfloat16 does not (it has float32's range).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import keras
+
+POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+
+
+def compute_dtype(mode: str) -> str:
+    """The dtype convolutions compute in: "float32", "bfloat16" or "float16"."""
+    return keras.DTypePolicy(_policy(mode)).compute_dtype
+
+
+def _policy(mode: str) -> str:
+    if mode not in POLICIES:
+        raise ValueError(f"mixed precision must be one of {', '.join(POLICIES)}; got {mode!r}")
+    return POLICIES[mode]
+
+
+@contextlib.contextmanager
+def dtype_policy(mode: str):
+    """Layers created inside the block get `mode`'s dtype policy.
+
+    Keras' policy is global; the previous one is restored on leaving, so building one model in
+    mixed precision changes nothing for models built later.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(_policy(mode))
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+class StepCountingLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+    """Dynamic loss scaling that still counts a skipped step.
+
+    Keras' LossScaleOptimizer skips the update when a gradient overflows (and halves the scale),
+    leaving `iterations` behind. The CycleGAN's step number, learning-rate schedule, pool seeds
+    and checkpoint numbers all read `iterations`, so a skipped step is counted here as well.
+    """
+
+    def _stateful_handle_non_finite_grads(self):
+        super()._stateful_handle_non_finite_grads()
+        self.inner_optimizer.iterations.assign_add(1)
+
+
+def with_loss_scaling(optimizer: keras.optimizers.Optimizer, mode: str) -> keras.optimizers.Optimizer:
+    """`optimizer` wrapped in dynamic loss scaling when `mode` is "float16", else unchanged."""
+    if _policy(mode) == POLICIES["float16"]:
+        return StepCountingLossScaleOptimizer(optimizer, name=f"{optimizer.name}_loss_scale")
+    return optimizer
+
+
+def scale_loss(optimizer: keras.optimizers.Optimizer, loss):
+    """The loss to differentiate: multiplied by the current loss scale if `optimizer` scales
+    losses (its `apply` divides the gradients by the same scale), else `loss` itself."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.scale_loss(loss)
+    return loss

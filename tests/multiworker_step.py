@@ -1,0 +1,43 @@
+"""Run as a script: `train` a tiny CycleGAN in this process, as one worker of a localhost cluster
+(TF_CONFIG set by the caller, per-replica batch 1) or alone (`--batch-size 2`, the workers'
+combined batch).
+
+    python multiworker_step.py DATA RUN_DIR MAX_STEPS BATCH_SIZE
+
+Prints one JSON line: the step range trained and whether this process was the chief. The
+optimizers are swapped for plain SGD: Adam's first steps hardly depend on the gradient's scale,
+so only SGD shows whether the workers' gradients add up to one process's (see distributed_step.py).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+
+from cyclegan import model as model_module  # noqa: E402
+from cyclegan.training import train  # noqa: E402
+from helpers import tiny_config  # noqa: E402
+
+SGD_LEARNING_RATE = 0.05
+
+
+def sgd(self, base_lr, steps_per_unit, name):
+    return keras.optimizers.SGD(SGD_LEARNING_RATE, name=name)
+
+
+def main():
+    data, run_dir, max_steps, batch_size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    model_module.CycleGAN._optimizer = sgd
+    config = tiny_config("train.pool_size=0", f"train.max_steps={max_steps}", f"train.batch_size={batch_size}",
+                         "train.image_every=100")
+    result = train(config, data, run_dir, progress=False)
+    print(json.dumps({"start_step": result.start_step, "end_step": result.end_step,
+                      "chief": result.checkpoint is not None}))
+
+
+if __name__ == "__main__":
+    main()

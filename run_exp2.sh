@@ -1,3 +1,3 @@
 #!/usr/bin/env bash
 # Experiment 2 of the paper. Flags: --run-dir DIR, --data DIR, --quick, --set section.key=value.
-exec "$(dirname "$0")/scripts/run_experiment.sh" exp2 "$@"
+RUN_SCRIPT="$0" exec "$(dirname "$0")/scripts/run_experiment.sh" exp2 "$@"

@@ -16,7 +16,18 @@ while (($#)); do
     --quick) quick=1; shift ;;
     --set) overrides+=("$2"); shift 2 ;;
     --set=*) overrides+=("${1#*=}"); shift ;;
-    -h|--help) sed -n '2,3p' "$0"; echo "Quick mode: small ${experiment} network at 64 pixels, 200 steps (minutes on 2 CPU cores)."; exit 0 ;;
+    -h|--help)
+      cat <<USAGE
+Usage: $(basename "${RUN_SCRIPT:-$0}") [--run-dir DIR] [--data DIR] [--quick] [--set section.key=value ...] [train flags]
+Trains experiments/$experiment.json (resuming when --run-dir already holds checkpoints).
+  --run-dir DIR   run folder (default runs/$experiment, or runs/$experiment-quick with --quick)
+  --data DIR      prepared dataset; without it the built-in phantom is made and prepared
+  --quick         the same architecture family, small: 64-pixel images, 8 filters,
+                  2 residual blocks, 200 steps (minutes on 2 CPU cores)
+  --set K=V       override any config field, e.g. --set train.max_steps=70000
+Other flags go to 'python -m cyclegan train' (e.g. --strategy mirrored, --no-progress).
+USAGE
+      exit 0 ;;
     *) passthrough+=("$1"); shift ;;
   esac
 done

@@ -183,6 +183,9 @@ def test_problems_are_reported_by_id_and_stop_the_analysis(tmp_path, capsys):
     assert table["images"][0] == 40 - 5  # o-h3, o-h1, o-c2, m-c4, m-h5 left out
     assert "7 problem(s)" in (out / "table.md").read_text()
 
+    assert cli.main(args) == cli.EXIT_BAD_INPUT  # a failing rerun leaves no earlier table or plot behind
+    assert not (out / "table.md").exists() and not list(out.glob("roc_*.png"))
+
 
 def test_template_lists_the_ids_and_reads_back(tmp_path):
     key_path = write_study(tmp_path, sources_per_label=3)

@@ -70,6 +70,9 @@ class Readout:
     files: list[Path]
 
 
+REPORT_FILES = ("table.md", "table.csv", "results.json")
+
+
 def analyze(key_path, response_paths, out_dir, paper: str | None = None, allow_incomplete: bool = False) -> Readout:
     """Analyse every responses file against the key and write the reports into `out_dir`.
 
@@ -82,6 +85,8 @@ def analyze(key_path, response_paths, out_dir, paper: str | None = None, allow_i
     _check_distinct_readers(responses)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in [*REPORT_FILES, *out_dir.glob("roc_*.png")]:  # never leave an earlier analysis beside this one
+        (out_dir / stale).unlink(missing_ok=True)
     problems = [problem for reader in responses for problem in reader.problems]
     files = [write_problems(problems, out_dir / PROBLEMS_FILE)]
     if problems and not allow_incomplete:

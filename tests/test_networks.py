@@ -1,6 +1,9 @@
 """Tests of cyclegan.layers and cyclegan.networks: the paper's exact parameter counts, the layers'
 maths, output shapes, and the artefact options (spectral norm, ICNR, mixed precision)."""
 
+import json
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -9,25 +12,14 @@ from cyclegan.config import config_from_dict
 from cyclegan.layers import ICNR, Conv, InstanceNorm, ReflectionPad2D, icnr
 from cyclegan.networks import PatchDiscriminator, ResnetGenerator, build_networks, count_params
 
-EXP1 = {}
-EXP2 = {
-    "generator": {
-        "filters": 64, "padding": "reflect", "activation": "relu", "kernel_init": "normal",
-        "conv_bias": "unnormalised", "norm_epsilon": 1e-3, "norm_scale_init": "ones",
-        "residual_activation": "none", "upsample": "conv_transpose", "transpose_kernel_size": 4,
-        "transpose_norm": False, "transpose_init": "glorot_uniform", "input_skip": False,
-    },
-    "discriminator": {
-        "padding": "reflect", "kernel_init": "normal", "conv_bias": "unnormalised",
-        "norm_epsilon": 1e-5, "norm_scale_init": "ones",
-    },
-    "data": {"include_masks": True, "height": 512, "width": 408},
-}
-EXP2_MITIGATED = {
-    "generator": {**EXP2["generator"], "upsample": "nn_upsample_conv", "icnr": True, "spectral_norm": True},
-    "discriminator": {**EXP2["discriminator"], "spectral_norm": True},
-    "data": {**EXP2["data"], "include_masks": False},
-}
+def _shipped(name: str) -> dict:
+    """The raw JSON of a shipped experiment config."""
+    return json.loads((Path(__file__).resolve().parents[1] / "experiments" / f"{name}.json").read_text())
+
+
+EXP1 = _shipped("exp1")
+EXP2 = _shipped("exp2")
+EXP2_MITIGATED = _shipped("exp2_mitigated")
 EXP2_ONE_CHANNEL = {**EXP2, "data": {**EXP2["data"], "include_masks": False}}
 SMALL = {"filters": 4, "residual_blocks": 1}  # a fast generator for behaviour tests
 

@@ -12,6 +12,7 @@ from cyclegan.config import config_from_dict
 from cyclegan.layers import ICNR, Conv, InstanceNorm, ReflectionPad2D, icnr
 from cyclegan.networks import PatchDiscriminator, ResnetGenerator, build_networks, count_params
 
+
 def _shipped(name: str) -> dict:
     """The raw JSON of a shipped experiment config."""
     return json.loads((Path(__file__).resolve().parents[1] / "experiments" / f"{name}.json").read_text())

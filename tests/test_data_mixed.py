@@ -1,9 +1,6 @@
 """Preparing INbreast, BCDR, CBIS-DDSM and a folder together: accounting, augmentation, splits, reruns, safety."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +11,7 @@ from cyclegan.data.augment import Augmentation, augment
 from cyclegan.data.phantom import write_phantom
 from cyclegan.data.phantom_layouts import write_bcdr, write_cbis, write_inbreast
 from cyclegan.data.prepare import prepare_dataset
+from helpers import assert_rerun_in_another_process_is_identical
 from cyclegan.data.records import decoded_examples
 
 SIZE = (64, 48)
@@ -102,18 +100,8 @@ def test_copies_are_their_image_warped_as_recorded(prepared):
 
 
 def test_a_rerun_with_two_workers_in_another_process_is_byte_identical(raw, prepared, tmp_path):
-    out, _ = prepared
-    again = tmp_path / "again"
-    script = (
-        "from cyclegan.data.prepare import prepare_dataset; "
-        f"prepare_dataset({_sources(raw)!r}, {SIZE!r}, {str(again)!r}, progress=False, workers=2, **{SETTINGS!r})"
-    )
-    environment = {**os.environ, "PYTHONHASHSEED": "12345", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1], env=environment,
-                   check=True)
-    assert sorted(path.name for path in again.iterdir()) == sorted(path.name for path in out.iterdir())
-    for path in out.iterdir():
-        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+    assert_rerun_in_another_process_is_identical(_sources(raw), SIZE, prepared[0], tmp_path / "again",
+                                                 workers=2, **SETTINGS)
 
 
 def test_a_dry_run_writes_nothing_and_reports_what_a_run_would(raw, prepared, tmp_path):

@@ -1,9 +1,6 @@
 """Preparation of an any-folder source into split GZIP TFRecord shards and a manifest."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -14,6 +11,7 @@ import tensorflow as tf
 from cyclegan.data import prepare as prepare_module
 from cyclegan.data.phantom import write_phantom
 from cyclegan.data.prepare import prepare_dataset
+from helpers import assert_rerun_in_another_process_is_identical
 from cyclegan.data.records import FEATURES
 
 SIZE = (64, 48)
@@ -96,18 +94,7 @@ def test_examples_hold_oriented_8_bit_images_masks_and_labels(prepared):
 
 
 def test_a_rerun_in_another_process_gives_byte_identical_output(prepared, raw, tmp_path):
-    out, _ = prepared
-    again = tmp_path / "again"
-    script = (
-        "from cyclegan.data.prepare import prepare_dataset; "
-        f"prepare_dataset({[f'folder:{raw}']!r}, {SIZE!r}, {str(again)!r}, progress=False)"
-    )
-    environment = {**os.environ, "PYTHONHASHSEED": "12345", "TF_CPP_MIN_LOG_LEVEL": "2"}  # other dict orders
-    repository = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-c", script], cwd=repository, env=environment, check=True)
-    assert sorted(path.name for path in again.iterdir()) == sorted(path.name for path in out.iterdir())
-    for path in out.iterdir():
-        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+    assert_rerun_in_another_process_is_identical([f"folder:{raw}"], SIZE, prepared[0], tmp_path / "again")
 
 
 def test_an_existing_output_is_refused_unless_overwrite(raw, tmp_path):

@@ -120,7 +120,7 @@ def matmul_peak(dtype: str, size: int, chain: int = 8, repeats: int = 5) -> floa
 def pipeline_batches_per_second(data_dir, config: ExperimentConfig, global_batch: int, batches: int = 60,
                                 warmup: int = 5) -> float:
     """Batches per second that `pipeline.train_dataset` delivers from prepared data."""
-    dataset, _ = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks, config.seed)
+    dataset = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks, config.seed)
     iterator = iter(dataset)
     for _ in range(warmup):
         next(iterator)

@@ -131,7 +131,7 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, data_dir:
     tensorboard_dir = out_dir / "tensorboard"
     truncate_events(tensorboard_dir, start_step)
     writer = tf.summary.create_file_writer(str(tensorboard_dir))
-    dataset, _ = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks,
+    dataset = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks,
                                         config.seed, start_step=start_step)
     dataset = shard_by_batch(dataset)
     eval_healthy, eval_cancer = pipeline.eval_images(data_dir, config.data.eval_images,

@@ -9,7 +9,7 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 
 from cyclegan.data.phantom import write_phantom
-from cyclegan.data.pipeline import dataset_counts, eval_images, read_manifest, train_dataset
+from cyclegan.data.pipeline import dataset_counts, epoch_steps, eval_images, read_manifest, train_dataset
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.records import FEATURES
 
@@ -27,13 +27,13 @@ def data_dir(tmp_path_factory) -> Path:
 
 def _batches(data_dir, count, batch=2, seed=7, start_step=0, include_masks=False) -> list[np.ndarray]:
     """`count` batches, each as one array stacking (healthy, cancer)."""
-    dataset, _ = train_dataset(data_dir, batch, include_masks, seed, start_step=start_step)
+    dataset = train_dataset(data_dir, batch, include_masks, seed, start_step=start_step)
     return [np.stack([healthy.numpy(), cancer.numpy()]) for healthy, cancer in dataset.take(count)]
 
 
 def test_batches_have_the_image_shape_and_range(data_dir):
-    dataset, steps = train_dataset(data_dir, 4, include_masks=False, seed=1)
-    assert steps == TRAIN_PER_DOMAIN // 4
+    dataset = train_dataset(data_dir, 4, include_masks=False, seed=1)
+    assert epoch_steps(read_manifest(data_dir), 4) == TRAIN_PER_DOMAIN // 4
     healthy, cancer = next(iter(dataset))
     assert healthy.shape == cancer.shape == (4, *SIZE, 1) and healthy.dtype == tf.float32
     for batch in (healthy.numpy(), cancer.numpy()):
@@ -41,7 +41,7 @@ def test_batches_have_the_image_shape_and_range(data_dir):
 
 
 def test_mask_channel_is_minus_one_outside_and_one_inside_lesions(data_dir):
-    dataset, _ = train_dataset(data_dir, 2, include_masks=True, seed=1)
+    dataset = train_dataset(data_dir, 2, include_masks=True, seed=1)
     healthy, cancer = next(iter(dataset))
     assert healthy.shape == (2, *SIZE, 2)
     assert np.all(healthy.numpy()[..., 1] == -1.0)

@@ -96,9 +96,8 @@ def test_nan_loss_stops_with_term_and_step_and_no_checkpoint(prepared, tmp_path,
     real_dataset = pipeline.train_dataset
 
     def poisoned(*args, **kwargs):
-        dataset, steps = real_dataset(*args, **kwargs)
-        return dataset.enumerate().map(
-            lambda i, batch: tuple(tf.where(i >= 1, np.nan, x) for x in batch)), steps
+        return real_dataset(*args, **kwargs).enumerate().map(
+            lambda i, batch: tuple(tf.where(i >= 1, np.nan, x) for x in batch))
 
     monkeypatch.setattr(pipeline, "train_dataset", poisoned)
     overrides = [*TINY, "train.max_steps=4", "train.checkpoint_every=1"]

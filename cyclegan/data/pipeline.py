@@ -58,7 +58,7 @@ def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: i
     An epoch is min(#healthy, #cancer) // global_batch_size steps; in each epoch both domains are
     shuffled afresh and independently (unpaired), by stateless shuffles seeded with (seed, epoch),
     so the order ignores TF's global seed. Starting at `start_step` yields exactly the batches an
-    uninterrupted run yields from that step on. Returns (dataset, steps_per_epoch).
+    uninterrupted run yields from that step on (epoch length: `epoch_steps`).
     """
     manifest = read_manifest(data_dir)
     counts = manifest["counts"]["train"]
@@ -85,7 +85,7 @@ def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: i
         .batch(global_batch_size, drop_remainder=True)
         .prefetch(tf.data.AUTOTUNE)
     )
-    return dataset, steps_per_epoch
+    return dataset
 
 
 def eval_images(data_dir, count: int, include_masks: bool) -> tuple[np.ndarray, np.ndarray]:

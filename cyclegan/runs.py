@@ -12,6 +12,8 @@ from cyclegan.config import ExperimentConfig, config_from_dict
 from cyclegan.networks import ResnetGenerator, build_networks
 
 
+INPUT_DOMAIN = {"h2c": "healthy", "c2h": "cancer"}  # the domain each generator translates from
+REVERSE = {"h2c": "c2h", "c2h": "h2c"}  # the generator that translates back
 RUN_INFO = "run.json"  # what a run was trained on: {"data": prepared dataset folder}
 
 

@@ -16,9 +16,8 @@ from PIL import Image, PngImagePlugin
 from tqdm import tqdm
 
 from cyclegan.data.inputs import load_inputs
-from cyclegan.runs import load_generators, run_config, select_steps, translate_batches
+from cyclegan.runs import INPUT_DOMAIN, REVERSE, load_generators, run_config, select_steps, translate_batches
 
-DIRECTIONS = {"h2c": ("healthy", "c2h"), "c2h": ("cancer", "h2c")}  # input domain, way back
 MANIFEST_COLUMNS = ["source", "step", "direction", "translated", "reconstructed", "difference", "arrays"]
 
 
@@ -34,12 +33,12 @@ def write_png16(path: Path, values: np.ndarray, low: float, high: float, text: d
 def translate_run(run_dir, direction: str, input_path, out_dir, steps: list[int] | None = None,
                   split: str = "eval", batch_size: int = 4, progress: bool = True) -> Path:
     """Translate every input image at every selected step; returns the manifest.csv path."""
-    if direction not in DIRECTIONS:
+    if direction not in INPUT_DOMAIN:
         raise ValueError(f"direction must be h2c or c2h, got {direction!r}")
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     config = run_config(run_dir)
     checkpoints = select_steps(run_dir, steps)
-    domain, back = DIRECTIONS[direction]
+    domain, back = INPUT_DOMAIN[direction], REVERSE[direction]
     sources, images, skipped = load_inputs(input_path, (config.data.height, config.data.width),
                                            config.data.include_masks, domain, split)
     for entry in skipped:

@@ -22,10 +22,10 @@ from tqdm import tqdm  # noqa: E402
 
 from cyclegan.analysis.artifacts import batch_scores  # noqa: E402
 from cyclegan.data.pipeline import split_images  # noqa: E402
-from cyclegan.runs import kept_checkpoints, load_generators, run_config, select_steps, translate_batches  # noqa: E402
+from cyclegan.runs import (  # noqa: E402
+    INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches)
 
 METRICS = ("cpr_db", "tile_rms")
-INPUT_DOMAIN = {"h2c": "healthy", "c2h": "cancer"}
 # What the paper reported (SPEC.md): where grid patterns appeared, and where exp2's images were chosen.
 PAPER_ONSETS = {"exp1": (160_000, 160_000), "exp2": (45_000, 50_000)}
 PAPER_SELECTION_STEPS = {"exp1": (), "exp2": (35_000, 70_000)}

@@ -26,11 +26,11 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from cyclegan.analysis.artifact_report import INPUT_DOMAIN  # noqa: E402
 from cyclegan.analysis.artifacts import grid_artifact_score  # noqa: E402
 from cyclegan.analysis.roc import auc_ci  # noqa: E402
 from cyclegan.data.pipeline import split_images  # noqa: E402
-from cyclegan.runs import kept_checkpoints, load_generators, run_config, select_steps, translate_batches  # noqa: E402
+from cyclegan.runs import (  # noqa: E402
+    INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches)
 
 FEATURES = ("cpr4_db", "tile4_rms", "cpr2_db", "tile2_rms", "high_band_log_share", "mid_band_log_share",
             "laplacian_rel_std")

@@ -91,7 +91,8 @@ def step_seconds(config: ExperimentConfig, steps: int, warmup: int) -> tuple[lis
     rng = np.random.default_rng(config.seed)
     healthy, cancer = (np.tanh(rng.normal(size=(global_batch, *config.image_shape))).astype(np.float32)
                        for _ in range(2))
-    batches = tf.data.Dataset.from_tensors((healthy, cancer)).repeat()
+    step_input = ((healthy, cancer),) * config.train.batches_per_step
+    batches = tf.data.Dataset.from_tensors(step_input if len(step_input) > 1 else step_input[0]).repeat()
     clock = _StepClock()
     model.fit(batches, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0, shuffle=False)
     return list(np.diff(clock.ends)[warmup:]), model
@@ -120,7 +121,8 @@ def matmul_peak(dtype: str, size: int, chain: int = 8, repeats: int = 5) -> floa
 def pipeline_batches_per_second(data_dir, config: ExperimentConfig, global_batch: int, batches: int = 60,
                                 warmup: int = 5) -> float:
     """Batches per second that `pipeline.train_dataset` delivers from prepared data."""
-    dataset = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks, config.seed)
+    dataset = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks, config.seed,
+                                     batches_per_step=config.train.batches_per_step)
     iterator = iter(dataset)
     for _ in range(warmup):
         next(iterator)

@@ -75,11 +75,15 @@ class TrainConfig:
     discriminator_lr: float = 2e-4
     beta_1: float = 0.5
     beta_2: float = 0.999
+    adam_epsilon: float = 1e-8  # the originals' (TF1's default; Keras' is 1e-7)
+    adam_counter: str = "per_update"  # Adam's bias-correction counter: "per_update" | "per_step"
+    update_order: str = "alternating"  # "alternating" (exp1) | "sequential" (exp2) | "joint" (fast)
     schedule_unit: str = "epochs"  # "epochs" | "steps": unit of `duration` and `decay_start`
     duration: int = 200  # length of training, in schedule_unit
     decay_start: int = 100  # lr constant until here, then linear decay to 0 at `duration`
     max_steps: int = 0  # stop after this many steps (0: train the whole duration); lr keeps its schedule
     pool_size: int = 50  # history pool per domain; 0 turns it off
+    pool_mode: str = "cyclegan"  # "cyclegan" (exp1's rule) | "tfgan" (exp2's, TF-GAN's tensor_pool)
     checkpoint_every: int = 10000  # steps
     image_every: int = 1000  # steps between TensorBoard image panels
     log_every: int = 100  # steps between TensorBoard scalars
@@ -89,6 +93,11 @@ class TrainConfig:
     deterministic: bool = False  # TF op determinism (slower; exact reruns)
     jit_compile: bool = False  # compile the training step with XLA
     mixed_precision: str = "off"  # "off" | "bfloat16" | "float16" (with dynamic loss scaling)
+
+    @property
+    def batches_per_step(self) -> int:
+        """Batches of each domain one step consumes: 2 in the sequential order, else 1."""
+        return 2 if self.update_order == "sequential" else 1
 
 
 @dataclass
@@ -127,6 +136,9 @@ CHOICES = {
     "discriminator.norm_scale_init": ("truncated_normal", "ones"),
     "loss.cycle_reduction": ("sum", "mean"),
     "train.schedule_unit": ("epochs", "steps"),
+    "train.update_order": ("alternating", "sequential", "joint"),
+    "train.adam_counter": ("per_update", "per_step"),
+    "train.pool_mode": ("cyclegan", "tfgan"),
     "train.strategy": ("auto", "default", "mirrored", "multiworker"),
     "train.mixed_precision": ("off", "bfloat16", "float16"),
 }
@@ -134,7 +146,7 @@ CHOICES = {
 POSITIVE = (
     "data.height", "data.width", "generator.filters", "discriminator.filters",
     "train.batch_size", "train.duration", "train.checkpoint_every", "train.image_every",
-    "train.log_every",
+    "train.log_every", "train.adam_epsilon",
 )
 NON_NEGATIVE = (
     "data.eval_images", "generator.residual_blocks", "train.decay_start", "train.max_steps",

@@ -10,15 +10,24 @@ Counting rules (a multiply-add is 2 FLOPs):
   biases, losses, spectral norm's power iteration, the pool and the optimizer updates are
   elementwise or tiny and are left out (about 1 % of the step's arithmetic at exp1's size).
 - Backward, per layer: the kernel gradient and the input gradient each cost one forward.
-  The step (see CycleGAN.train_step) needs:
-    * 4 generator passes (both translations, both reconstructions): forward, kernel gradient and
-      input gradient; the two passes that read real images need no input gradient for their
-      first convolution, whose input is data;
-    * 2 discriminator passes on the translations, inside the generator update: forward and input
-      gradient only (the discriminators are not updated from them);
-    * 4 discriminator passes (real images and pooled fakes) for the discriminator update:
-      forward and kernel gradient, and input gradient for every layer but the first.
-  TensorFlow prunes the gradients the step does not use, so this is what it runs.
+  TensorFlow prunes the gradients a step does not use, so a pass costs its forward, + the
+  kernel gradient if its network is being updated, + the input gradient of every layer whose
+  input depends on a network being updated (a pass on real images, or on the translation of a
+  network that is not being updated, skips its first layer's).
+- Per `train.update_order` (see CycleGAN), with G / D one network's forward and g0 / d0 its
+  first convolution:
+    * joint: the generator update runs 4 generator passes, all updated (12G - 2g0: the two on
+      real images need no first-layer input gradient), and 2 discriminator passes on the
+      fakes, forward and input gradient (4D); the discriminator update runs 4 discriminator
+      passes on real images and pooled fakes, forward, kernel and input gradient but the first
+      layer's (4 x (3D - d0));
+    * sequential: joint, plus 2 generator forwards that make the discriminators' fakes from
+      the second batch (2G);
+    * alternating: each generator update runs its own 4 generator passes: its network on the
+      real image and on the other's translation (3G - g0 each), the other network on its
+      translation (forward and input gradient, 2G) and on the real image (forward only, G),
+      and 1 discriminator pass (2D); so 2 x (9G - 2g0 + 2D) for the two, plus the same
+      4 x (3D - d0) for the discriminator updates.
 """
 
 from __future__ import annotations
@@ -85,14 +94,18 @@ def train_step_flops(config: ExperimentConfig, networks=None) -> dict[str, int]:
 
     `networks` are (g_h2c, g_c2h, d_healthy, d_cancer) as built by `build_networks(config)`
     (built here when not given). Returns generator_forward, discriminator_forward (one pass on
-    one image each) and step (everything one step computes for one healthy + cancer pair).
+    one image each) and step (everything one step of `train.update_order` computes for one
+    healthy + cancer pair; the sequential order's second pair is in it).
     """
     generator, _, discriminator, _ = networks or build_networks(config)
     g_costs = conv_costs(generator, config.image_shape)
     d_costs = conv_costs(discriminator, config.image_shape)
-    g_forward = sum(cost.flops for cost in g_costs)
-    d_forward = sum(cost.flops for cost in d_costs)
-    generator_passes = 4 * 3 * g_forward - 2 * g_costs[0].flops
-    discriminator_passes = 2 * 2 * d_forward + 4 * (3 * d_forward - d_costs[0].flops)
-    return {"generator_forward": g_forward, "discriminator_forward": d_forward,
-            "step": generator_passes + discriminator_passes}
+    g, g0 = sum(cost.flops for cost in g_costs), g_costs[0].flops
+    d, d0 = sum(cost.flops for cost in d_costs), d_costs[0].flops
+    discriminator_updates = 4 * (3 * d - d0)
+    order = config.train.update_order
+    if order == "alternating":
+        generator_updates = 2 * (9 * g - 2 * g0 + 2 * d)
+    else:
+        generator_updates = 12 * g - 2 * g0 + 4 * d + (2 * g if order == "sequential" else 0)
+    return {"generator_forward": g, "discriminator_forward": d, "step": generator_updates + discriminator_updates}

@@ -1,26 +1,40 @@
-"""History pool of generated images (Shrivastava et al.), held in TF variables.
+"""History pools of generated images (Shrivastava et al.), held in TF variables.
 
 The pool lives in graph state so a whole training step stays one compiled function and the
 pool is saved in checkpoints. Under a distribution strategy each replica keeps its own pool
 (sync-on-read variables); checkpoints hold the first replica's.
+
+Two rules, one per original (`train.pool_mode`); both store and return each new image until
+the pool holds `size`:
+- "cyclegan" (experiment 1, `fake_image_pool` in models/breast_cycle_gan_graph.py): once full,
+  with probability 0.5 return a random stored image and store the new one in its place, else
+  return the new image without storing it.
+- "tfgan" (experiment 2, TF-GAN's `tensor_pool`): once full, every query takes a random stored
+  image out and stores the new one in its place; it returns the one taken out with probability
+  0.5, else the new one.
+TF-GAN pools a whole batch as one entry; these pools hold single images, which is the same at
+the originals' batch size of 1.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+POOL_MODES = ("cyclegan", "tfgan")
+
 
 class HistoryPool(tf.Module):
-    """Up to `size` images of shape `image_shape` (H, W, C).
+    """Up to `size` images of shape `image_shape` (H, W, C), queried by `mode`'s rule.
 
-    `query(images, seed)`: until the pool is full, store each new image and return it; once
-    full, with probability 0.5 return a random stored image and store the new one in its
-    place, else return the new image. `size` 0 returns the inputs unchanged.
+    `size` 0 returns the inputs unchanged.
     """
 
-    def __init__(self, size: int, image_shape: tuple[int, int, int], name: str):
+    def __init__(self, size: int, image_shape: tuple[int, int, int], name: str, mode: str = "cyclegan"):
         super().__init__(name=name)
+        if mode not in POOL_MODES:
+            raise ValueError(f"pool mode must be one of {', '.join(POOL_MODES)}; got {mode!r}")
         self.size = size
+        self.mode = mode
         per_replica = dict(synchronization=tf.VariableSynchronization.ON_READ,
                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA, trainable=False)
         self.images = tf.Variable(tf.zeros((max(size, 1),) + tuple(image_shape)), name="images", **per_replica)
@@ -46,16 +60,18 @@ class HistoryPool(tf.Module):
             self.count.assign_add(1)
             return image
 
-        def maybe_swap():
-            swap = tf.random.stateless_uniform((), seed) > 0.5
+        def replace_random():
             index = tf.random.stateless_uniform((), seed + 1, 0, self.size, dtype=tf.int32)
+            old = tf.identity(self.images[index])
+            with tf.control_dependencies([old]):
+                self.images.scatter_nd_update([[index]], image[None])
+            return old
 
-            def swap_out():
-                old = tf.identity(self.images[index])
-                with tf.control_dependencies([old]):
-                    self.images.scatter_nd_update([[index]], image[None])
-                return old
+        def full():
+            return_old = tf.random.stateless_uniform((), seed) < 0.5
+            if self.mode == "cyclegan":
+                return tf.cond(return_old, replace_random, lambda: image)
+            old = replace_random()
+            return tf.where(return_old, old, image)
 
-            return tf.cond(swap, swap_out, lambda: image)
-
-        return tf.cond(self.count < self.size, store_new, maybe_swap)
+        return tf.cond(self.count < self.size, store_new, full)

@@ -42,23 +42,14 @@ def dtype_policy(mode: str):
         keras.config.set_dtype_policy(previous)
 
 
-class StepCountingLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
-    """Dynamic loss scaling that still counts a skipped step.
-
-    Keras' LossScaleOptimizer skips the update when a gradient overflows (and halves the scale),
-    leaving `iterations` behind. The CycleGAN's step number, learning-rate schedule, pool seeds
-    and checkpoint numbers all read `iterations`, so a skipped step is counted here as well.
-    """
-
-    def _stateful_handle_non_finite_grads(self):
-        super()._stateful_handle_non_finite_grads()
-        self.inner_optimizer.iterations.assign_add(1)
-
-
 def with_loss_scaling(optimizer: keras.optimizers.Optimizer, mode: str) -> keras.optimizers.Optimizer:
-    """`optimizer` wrapped in dynamic loss scaling when `mode` is "float16", else unchanged."""
+    """`optimizer` wrapped in dynamic loss scaling when `mode` is "float16", else unchanged.
+
+    An update whose gradients overflow is skipped (and the scale halved): the optimizer's own
+    counter then stays where it was, while the CycleGAN's step still advances.
+    """
     if _policy(mode) == POLICIES["float16"]:
-        return StepCountingLossScaleOptimizer(optimizer, name=f"{optimizer.name}_loss_scale")
+        return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{optimizer.name}_loss_scale")
     return optimizer
 
 

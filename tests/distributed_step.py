@@ -1,5 +1,7 @@
 """Run as a script: one CycleGAN step on one device (batch 2) and under MirroredStrategy on two
-logical CPUs (batch 1 each), from the same weights; prints the largest weight difference as JSON.
+logical CPUs (batch 1 each), from the same weights, in experiment 1's alternating order and
+experiment 2's sequential one; prints the weight differences as JSON (`relative_difference`:
+|single - mirrored| / |single's update|, over all weights). An argument sets the random seed.
 
 The CPU must be split before TensorFlow initialises, hence a separate process. The optimizers
 are swapped for plain SGD: Adam's step does not depend on the gradient's scale (and turns the
@@ -20,35 +22,28 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers import tiny_config  # noqa: E402
+from helpers import sgd, tiny_config  # noqa: E402
 
 import keras  # noqa: E402
 
 from cyclegan.model import CycleGAN  # noqa: E402
 
 
-def with_sgd(model: CycleGAN) -> CycleGAN:
-    model.g_optimizer = keras.optimizers.SGD(0.5)
-    model.d_optimizer = keras.optimizers.SGD(0.5)
-    model.g_optimizer.build(model.generator_variables)
-    model.d_optimizer.build(model.discriminator_variables)
-    return model
-
-
-def main():
-    config = tiny_config("train.pool_size=0")
+def compare(experiment: str, strategy) -> dict:
+    """One step of `experiment`'s update order, single device vs `strategy`, from the same weights."""
+    config = tiny_config("train.pool_size=0", "train.generator_lr=0.05", "train.discriminator_lr=0.05",
+                         experiment=experiment)
     rng = np.random.default_rng(0)
-    healthy = np.tanh(rng.normal(size=(2, 32, 32, 1))).astype(np.float32)
-    cancer = np.tanh(rng.normal(size=(2, 32, 32, 1))).astype(np.float32)
-    data = tf.data.Dataset.from_tensors((healthy, cancer))
+    pairs = [tuple(np.tanh(rng.normal(size=(2, 32, 32, config.channels))).astype(np.float32) for _ in range(2))
+             for _ in range(config.train.batches_per_step)]
+    data = tf.data.Dataset.from_tensors(tuple(pairs) if len(pairs) > 1 else pairs[0])
 
-    single = with_sgd(CycleGAN(config))
+    keras.utils.set_random_seed(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    single = CycleGAN(config, make_optimizer=sgd)
     single.compile(jit_compile=False)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
-        mirrored = with_sgd(CycleGAN(config))
+        mirrored = CycleGAN(config, make_optimizer=sgd)
         mirrored.compile(jit_compile=False)
-        scaled_lrs = CycleGAN(tiny_config("train.scale_lr=true")).learning_rates()
     pairs = list(zip(single.generator_variables + single.discriminator_variables,
                      mirrored.generator_variables + mirrored.discriminator_variables))
     for source, target in pairs:
@@ -57,16 +52,27 @@ def main():
     initial = [np.asarray(source) for source, _ in pairs]
     single_logs = single.fit(data, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
     mirrored_logs = mirrored.fit(data, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
-    weight_difference = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in pairs)
-    largest_update = max(float(np.max(np.abs(np.asarray(a) - b))) for (a, _), b in zip(pairs, initial))
-    print(json.dumps({
-        "replicas": strategy.num_replicas_in_sync,
-        "max_weight_difference": weight_difference,
+    difference = np.concatenate([(np.asarray(a) - np.asarray(b)).ravel() for a, b in pairs])
+    update = np.concatenate([(np.asarray(a) - b).ravel() for (a, _), b in zip(pairs, initial)])
+    return {
+        "update_order": config.train.update_order,
+        "max_weight_difference": float(np.max(np.abs(difference))),
+        "relative_difference": float(np.linalg.norm(difference) / np.linalg.norm(update)),
         "single_loss": single_logs["generators/total"][0],
         "mirrored_loss": mirrored_logs["generators/total"][0],
         "steps": [int(single.step.numpy()), int(mirrored.step.numpy())],
-        "largest_update": largest_update,
+        "largest_update": max(float(np.max(np.abs(np.asarray(a) - b))) for (a, _), b in zip(pairs, initial)),
+    }
+
+
+def main():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        scaled_lrs = CycleGAN(tiny_config("train.scale_lr=true")).learning_rates()
+    print(json.dumps({
+        "replicas": strategy.num_replicas_in_sync,
         "scaled_lrs": scaled_lrs,
+        "orders": [compare(experiment, strategy) for experiment in ("exp1", "exp2")],
     }))
 
 

@@ -20,6 +20,16 @@ def tiny_config(*overrides: str, experiment: str = "exp1") -> ExperimentConfig:
     return config_from_dict(raw, TINY + list(overrides))
 
 
+def sgd(name: str, turns: list[list]):
+    """Plain SGD for CycleGAN's `make_optimizer` (an update is -lr x gradient, so updates compare
+    gradients; Adam's do not depend on the gradient's scale)."""
+    import keras
+
+    optimizer = keras.optimizers.SGD(name=name)
+    optimizer.build([variable for variables in turns for variable in variables])
+    return optimizer
+
+
 def make_prepared(root: Path, count: int = 6, size=(32, 32)) -> Path:
     """A phantom of `count` images per domain prepared at `size`; returns the prepared folder."""
     from cyclegan.data.phantom import write_phantom

@@ -27,10 +27,23 @@ def test_exp1_flops_match_a_count_by_hand():
     counted = train_step_flops(config, networks)
     assert counted["generator_forward"] == generator == 24_570_232_832
     assert counted["discriminator_forward"] == discriminator
-    # 4 generator passes x (forward + kernel grad + input grad), no input grad for the stem on real
-    # images; 2 discriminator passes x (forward + input grad); 4 x (forward + kernel grad + input
-    # grad but the first layer's).
-    assert counted["step"] == 12 * generator - 2 * stem + 4 * discriminator + 4 * (3 * discriminator - first)
+    # Discriminator updates: 4 passes (real, pooled fake) x (forward + kernel grad + input grad but
+    # the first layer's), in every order.
+    discriminator_updates = 4 * (3 * discriminator - first)
+    # exp1 alternates: each generator update runs its network on the real image and on the other's
+    # translation (forward, kernel grad, input grad but the stem's), the other network on its
+    # translation (forward, input grad) and on the real image (forward), and one discriminator
+    # pass (forward, input grad).
+    alternating = 2 * (9 * generator - 2 * stem + 2 * discriminator)
+    assert config.train.update_order == "alternating"
+    assert counted["step"] == alternating + discriminator_updates
+    # joint: 4 generator passes x (forward + kernel grad + input grad), no input grad for the stem
+    # on real images; 2 discriminator passes x (forward + input grad). sequential: 2 more
+    # generator forwards for the discriminators' fakes from the second batch.
+    joint = 12 * generator - 2 * stem + 4 * discriminator
+    for order, generator_updates in (("joint", joint), ("sequential", joint + 2 * generator)):
+        reordered = load_config("experiments/exp1.json", [f"train.update_order={order}"])
+        assert train_step_flops(reordered, networks)["step"] == generator_updates + discriminator_updates
     assert [cost.input_shape for cost in conv_costs(networks[2], config.image_shape)][:2] == [(260, 260, 1),
                                                                                             (133, 133, 64)]
 

@@ -71,6 +71,19 @@ def test_resuming_at_a_step_yields_the_same_batches_as_an_uninterrupted_run(data
     assert not np.array_equal(_batches(data_dir, steps, seed=10), uninterrupted[:steps])
 
 
+def test_a_two_batch_step_reads_consecutive_batches_and_resumes_at_twice_the_step(data_dir):
+    """The sequential order's steps: ((healthy, cancer), (next_healthy, next_cancer)), straddling
+    epochs where an epoch has an odd number of batches (7 here)."""
+    single = _batches(data_dir, 12, seed=9)
+    for start_step in (0, 3, 5):
+        dataset = train_dataset(data_dir, 2, False, seed=9, start_step=start_step, batches_per_step=2)
+        for offset, (first, second) in enumerate(dataset.take(6 - start_step)):
+            step = start_step + offset
+            np.testing.assert_array_equal(np.stack([t.numpy() for t in first]), single[2 * step])
+            np.testing.assert_array_equal(np.stack([t.numpy() for t in second]), single[2 * step + 1])
+    assert epoch_steps(read_manifest(data_dir), 2, batches_per_step=2) == TRAIN_PER_DOMAIN // 2 // 2
+
+
 def test_order_is_reproducible_with_op_determinism(data_dir):
     already_enabled = tf_config.is_op_determinism_enabled()
     tf.config.experimental.enable_op_determinism()

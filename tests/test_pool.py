@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from cyclegan.pool import HistoryPool
@@ -40,3 +41,48 @@ def test_zero_size_passes_through():
     pool = HistoryPool(0, (2, 2, 1), "pool")
     batch = tf.random.normal((3, 2, 2, 1))
     np.testing.assert_array_equal(pool.query(batch, tf.constant([0, 0])), batch)
+
+
+def _stored(pool):
+    return sorted(np.asarray(pool.images)[:, 0, 0, 0].tolist())
+
+
+def test_tfgan_rule_stores_every_new_image_and_returns_the_one_taken_out_half_the_time():
+    pool = HistoryPool(5, (2, 2, 1), "pool", mode="tfgan")
+    for i in range(5):
+        assert float(pool.query(_image(i), tf.constant([2, i]))[0, 0, 0, 0]) == i
+    returned_old = 0
+    for i in range(400):
+        value = 100 + i
+        before = _stored(pool)
+        out = float(pool.query(_image(value), tf.constant([2, 1000 + i]))[0, 0, 0, 0])
+        after = _stored(pool)
+        assert value in after and len(after) == 5
+        removed = sorted(set(before) - set(after))
+        assert len(removed) == 1  # one stored image taken out for the new one, whatever is returned
+        if out != value:
+            returned_old += 1
+            assert out == removed[0]
+    assert 150 <= returned_old <= 250  # Binomial(400, 0.5): 5 sd either side
+
+
+def test_cyclegan_rule_stores_a_new_image_only_when_it_returns_an_old_one():
+    pool = HistoryPool(5, (2, 2, 1), "pool", mode="cyclegan")
+    for i in range(5):
+        pool.query(_image(i), tf.constant([4, i]))
+    kept = 0
+    for i in range(200):
+        value = 100 + i
+        before = _stored(pool)
+        out = float(pool.query(_image(value), tf.constant([4, 1000 + i]))[0, 0, 0, 0])
+        if out == value:
+            kept += 1
+            assert _stored(pool) == before
+        else:
+            assert value in _stored(pool) and out in before and out not in _stored(pool)
+    assert 50 <= kept <= 150
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="tfgan"):
+        HistoryPool(5, (2, 2, 1), "pool", mode="fifo")

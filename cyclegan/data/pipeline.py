@@ -41,30 +41,36 @@ def dataset_counts(data_dir) -> dict:
     return read_manifest(data_dir)["counts"]
 
 
-def epoch_steps(manifest: dict, global_batch_size: int) -> int:
-    """Steps in an epoch: min(#healthy, #cancer) training images // global batch size (at least 1)."""
+def epoch_steps(manifest: dict, global_batch_size: int, batches_per_step: int = 1) -> int:
+    """Steps in an epoch: min(#healthy, #cancer) training images // global batch size //
+    batches per step (at least 1; a step of the sequential order reads two batches)."""
     counts = manifest["counts"]["train"]
-    steps = min(counts[domain] for domain in DOMAINS) // global_batch_size
-    if steps == 0:
+    batches = min(counts[domain] for domain in DOMAINS) // global_batch_size
+    if batches == 0:
         raise ValueError(
             f"global batch size {global_batch_size} exceeds the smaller training domain ({counts}): "
             "an epoch would have no steps; lower train.batch_size")
-    return steps
+    return max(batches // batches_per_step, 1)
 
 
-def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: int, start_step: int = 0):
-    """Infinite dataset of (healthy, cancer) float32 batches of shape (global_batch_size, H, W, C).
+def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: int, start_step: int = 0,
+                  batches_per_step: int = 1):
+    """Infinite dataset of training steps' inputs: (healthy, cancer) float32 batches of shape
+    (global_batch_size, H, W, C), or with `batches_per_step` 2 two consecutive such pairs,
+    ((healthy, cancer), (next_healthy, next_cancer)).
 
-    An epoch is min(#healthy, #cancer) // global_batch_size steps; in each epoch both domains are
-    shuffled afresh and independently (unpaired), by stateless shuffles seeded with (seed, epoch),
-    so the order ignores TF's global seed. Starting at `start_step` yields exactly the batches an
-    uninterrupted run yields from that step on (epoch length: `epoch_steps`).
+    An epoch is min(#healthy, #cancer) // global_batch_size batches; in each epoch both domains
+    are shuffled afresh and independently (unpaired), by stateless shuffles seeded with
+    (seed, epoch), so the order ignores TF's global seed. Starting at `start_step` yields exactly
+    what an uninterrupted run yields from that step on.
     """
+    if batches_per_step not in (1, 2):
+        raise ValueError(f"a step reads 1 or 2 batches, not {batches_per_step}")
     manifest = read_manifest(data_dir)
     counts = manifest["counts"]["train"]
-    steps_per_epoch = epoch_steps(manifest, global_batch_size)
+    batches_per_epoch = epoch_steps(manifest, global_batch_size)
     records = {domain: read_records(_shard_paths(data_dir, manifest, "train", domain)) for domain in DOMAINS}
-    pairs_per_epoch = steps_per_epoch * global_batch_size
+    pairs_per_epoch = batches_per_epoch * global_batch_size
 
     def epoch_pairs(epoch: tf.Tensor) -> tf.data.Dataset:
         shuffled = tuple(
@@ -73,19 +79,21 @@ def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: i
         )
         return tf.data.Dataset.zip(shuffled).take(pairs_per_epoch)
 
-    start_epoch, step_in_epoch = divmod(start_step, steps_per_epoch)
+    start_epoch, batch_in_epoch = divmod(start_step * batches_per_step, batches_per_epoch)
     height, width = manifest["size"]
     decode = decoder(height, width, include_masks)
     dataset = (
         tf.data.Dataset.counter(start_epoch)
         .flat_map(epoch_pairs)
-        .skip(step_in_epoch * global_batch_size)  # still serialized: resuming costs no decoding
+        .skip(batch_in_epoch * global_batch_size)  # still serialized: resuming costs no decoding
         .map(lambda healthy, cancer: (decode(healthy), decode(cancer)),
              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .batch(global_batch_size, drop_remainder=True)
-        .prefetch(tf.data.AUTOTUNE)
     )
-    return dataset
+    if batches_per_step == 2:
+        dataset = dataset.batch(2, drop_remainder=True).map(
+            lambda healthy, cancer: ((healthy[0], cancer[0]), (healthy[1], cancer[1])))
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def eval_images(data_dir, count: int, include_masks: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,212 @@
+"""Each update order and Adam counter against a plain re-implementation of the originals' semantics.
+
+The reference below is written from the original code's behaviour, not from cyclegan/model.py:
+eager TensorFlow, every network update in the original's order with its own forward pass where
+the original makes one, and TF1's Adam (one beta^t pair per optimizer instance, advanced after
+every `apply_gradients` call). Two steps of a tiny model must match it; a reference with the
+wrong semantics must not.
+
+Both run eagerly. A compiled step computes the same thing, but oneDNN's fused kernels sum in
+another order, and Adam's first steps magnify those float differences in near-zero gradients:
+the compiled and the eager run of the *same* model then differ by up to 8e-3 after two steps of
+the tiny experiment-2 model (measured; 1e-4 with TF_ENABLE_ONEDNN_OPTS=0).
+
+Adam with the originals' epsilon (1e-8) turns the float noise of near-zero gradients (about
+1e-9, e.g. of a bias before instance norm) into steps of random size, which would differ between
+any two implementations. The tiny configs here use epsilon 1e-6 and drop the biases before
+instance norm (`conv_bias=unnormalised`), so that every weight can be compared closely.
+"""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cyclegan.model import CycleGAN
+from cyclegan.networks import build_networks
+from helpers import tiny_config
+
+STEPS = 2
+GENERATOR_LR, DISCRIMINATOR_LR = 0.01, 0.004  # large and different: wrong counters or rates show
+TOLERANCE = 2e-4  # largest weight difference allowed (measured: 6e-7 to 5e-5); a step moves weights up to 0.01
+
+
+class TF1Adam:
+    """tf.train.AdamOptimizer: per-variable moments, one beta-power pair per instance."""
+
+    def __init__(self, beta_1, beta_2, epsilon):
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.t = 0
+        self.moments = {}
+
+    def apply_gradients(self, gradients, variables, lr):
+        self.t += 1
+        rate = lr * math.sqrt(1 - self.beta_2 ** self.t) / (1 - self.beta_1 ** self.t)
+        for gradient, variable in zip(gradients, variables):
+            m, v = self.moments.get(id(variable), (0.0, 0.0))
+            m = self.beta_1 * m + (1 - self.beta_1) * gradient
+            v = self.beta_2 * v + (1 - self.beta_2) * tf.square(gradient)
+            self.moments[id(variable)] = (m, v)
+            variable.assign_sub(rate * m / (tf.sqrt(v) + self.epsilon))
+
+
+class Reference:
+    """The four networks trained by the originals' rules; `counter` "tf1" shares Adam instances
+    as the originals did, "keras" gives every network its own, advanced once a step."""
+
+    def __init__(self, config, weights, counter):
+        self.config = config
+        nets = build_networks(config)
+        for network, values in zip(nets, weights):
+            network.set_weights(values)
+        self.g_h2c, self.g_c2h, self.d_healthy, self.d_cancer = nets
+        train = config.train
+        make = lambda: TF1Adam(train.beta_1, train.beta_2, train.adam_epsilon)  # noqa: E731
+        if counter == "keras":
+            self.adam = {name: make() for name in ("g_h2c", "g_c2h", "d_healthy", "d_cancer")}
+        elif train.update_order == "alternating":
+            shared = make()  # experiment 1: one AdamOptimizer minimises all four losses
+            self.adam = dict.fromkeys(("g_h2c", "g_c2h", "d_healthy", "d_cancer"), shared)
+        else:
+            generators, discriminators = make(), make()  # TF-GAN: one per network family
+            self.adam = {"g_h2c": generators, "g_c2h": generators,
+                         "d_healthy": discriminators, "d_cancer": discriminators}
+
+    def lsgan_generator(self, logits):
+        return self.config.loss.generator_adversarial_weight * tf.reduce_mean((logits - 1) ** 2)
+
+    def lsgan_discriminator(self, real_logits, fake_logits):
+        loss = self.config.loss
+        return (loss.discriminator_real_weight * tf.reduce_mean((real_logits - 1) ** 2)
+                + loss.discriminator_fake_weight * tf.reduce_mean(fake_logits ** 2))
+
+    def cycle(self, healthy, cancer):
+        """The cycle objective from fresh passes; returns (objective, fake_cancer, fake_healthy)."""
+        loss = self.config.loss
+        fake_cancer, fake_healthy = self.g_h2c(healthy), self.g_c2h(cancer)
+        l1 = lambda x, y: tf.reduce_mean(tf.abs(x - y))  # noqa: E731
+        cycle = [l1(healthy, self.g_c2h(fake_cancer)), l1(cancer, self.g_h2c(fake_healthy))]
+        identity = [l1(healthy, fake_cancer), l1(cancer, fake_healthy)]
+        combine = sum if loss.cycle_reduction == "sum" else (lambda pair: (pair[0] + pair[1]) / 2)
+        return loss.cycle_weight * (combine(cycle) + loss.identity_weight * combine(identity)), fake_cancer, fake_healthy
+
+    def update(self, name, tape, loss, lr):
+        network = getattr(self, name)
+        self.adam[name].apply_gradients(tape.gradient(loss, network.trainable_variables),
+                                        network.trainable_variables, lr)
+
+    def alternating_step(self, healthy, cancer):
+        """Experiment 1's train_batch: g_A, d_B, g_B, d_A, each on the weights updated so far."""
+        with tf.GradientTape() as tape:
+            objective, fake_cancer, _ = self.cycle(healthy, cancer)
+            loss = objective + self.lsgan_generator(self.d_cancer(fake_cancer))
+        self.update("g_h2c", tape, loss, GENERATOR_LR)
+        with tf.GradientTape() as tape:
+            loss = self.lsgan_discriminator(self.d_cancer(cancer), self.d_cancer(fake_cancer))
+        self.update("d_cancer", tape, loss, DISCRIMINATOR_LR)
+        with tf.GradientTape() as tape:
+            objective, _, fake_healthy = self.cycle(healthy, cancer)
+            loss = objective + self.lsgan_generator(self.d_healthy(fake_healthy))
+        self.update("g_c2h", tape, loss, GENERATOR_LR)
+        with tf.GradientTape() as tape:
+            loss = self.lsgan_discriminator(self.d_healthy(healthy), self.d_healthy(fake_healthy))
+        self.update("d_healthy", tape, loss, DISCRIMINATOR_LR)
+
+    def two_run_step(self, batch, discriminator_batch):
+        """TF-GAN: one run updates both generators (x2y then y2x, from one set of gradients);
+        another, on `discriminator_batch`, both discriminators on fresh fakes."""
+        healthy, cancer = batch
+        with tf.GradientTape(persistent=True) as tape:
+            objective, fake_cancer, fake_healthy = self.cycle(healthy, cancer)
+            h2c_loss = objective + self.lsgan_generator(self.d_cancer(fake_cancer))
+            c2h_loss = objective + self.lsgan_generator(self.d_healthy(fake_healthy))
+        h2c_grads = tape.gradient(h2c_loss, self.g_h2c.trainable_variables)
+        c2h_grads = tape.gradient(c2h_loss, self.g_c2h.trainable_variables)
+        self.adam["g_h2c"].apply_gradients(h2c_grads, self.g_h2c.trainable_variables, GENERATOR_LR)
+        self.adam["g_c2h"].apply_gradients(c2h_grads, self.g_c2h.trainable_variables, GENERATOR_LR)
+        healthy, cancer = discriminator_batch
+        if discriminator_batch is not batch:
+            fake_cancer, fake_healthy = self.g_h2c(healthy), self.g_c2h(cancer)
+        with tf.GradientTape(persistent=True) as tape:
+            cancer_loss = self.lsgan_discriminator(self.d_cancer(cancer), self.d_cancer(fake_cancer))
+            healthy_loss = self.lsgan_discriminator(self.d_healthy(healthy), self.d_healthy(fake_healthy))
+        cancer_grads = tape.gradient(cancer_loss, self.d_cancer.trainable_variables)
+        healthy_grads = tape.gradient(healthy_loss, self.d_healthy.trainable_variables)
+        self.adam["d_cancer"].apply_gradients(cancer_grads, self.d_cancer.trainable_variables, DISCRIMINATOR_LR)
+        self.adam["d_healthy"].apply_gradients(healthy_grads, self.d_healthy.trainable_variables, DISCRIMINATOR_LR)
+
+    def weights(self):
+        return [np.asarray(v) for net in (self.g_h2c, self.g_c2h, self.d_healthy, self.d_cancer)
+                for v in net.trainable_variables]
+
+
+def _config(order, counter, experiment):
+    return tiny_config(f"train.update_order={order}", f"train.adam_counter={counter}",
+                       f"train.generator_lr={GENERATOR_LR}", f"train.discriminator_lr={DISCRIMINATOR_LR}",
+                       "train.adam_epsilon=1e-6", "generator.conv_bias=unnormalised",
+                       "discriminator.conv_bias=unnormalised",
+                       experiment=experiment)
+
+
+def _batches(config, count):
+    rng = np.random.default_rng(7)
+    shape = (count, 1, *config.image_shape)
+    return [np.tanh(rng.normal(size=shape)).astype(np.float32) for _ in range(2)]
+
+
+def _train_model(config):
+    """(initial weights per network, weights after STEPS steps, the batches used)."""
+    keras.utils.set_random_seed(1)
+    model = CycleGAN(config)
+    model.compile(run_eagerly=True)
+    nets = (model.g_h2c, model.g_c2h, model.d_healthy, model.d_cancer)
+    initial = [net.get_weights() for net in nets]
+    per_step = config.train.batches_per_step
+    healthy, cancer = _batches(config, STEPS * per_step)
+    if per_step == 2:
+        data = ((healthy[0::2], cancer[0::2]), (healthy[1::2], cancer[1::2]))
+    else:
+        data = (healthy, cancer)
+    model.fit(tf.data.Dataset.from_tensor_slices(data), epochs=1, steps_per_epoch=STEPS, verbose=0, shuffle=False)
+    assert int(model.step) == STEPS
+    trained = [np.asarray(v) for net in nets for v in net.trainable_variables]
+    return initial, trained, (healthy, cancer)
+
+
+def _reference(config, initial, batches, counter, order=None):
+    reference = Reference(config, initial, counter)
+    healthy, cancer = (tf.constant(x) for x in batches)
+    order = order or config.train.update_order
+    for step in range(STEPS):
+        if order == "alternating":
+            reference.alternating_step(healthy[step], cancer[step])
+        elif order == "sequential":
+            reference.two_run_step((healthy[2 * step], cancer[2 * step]), (healthy[2 * step + 1], cancer[2 * step + 1]))
+        else:
+            batch = (healthy[step], cancer[step])
+            reference.two_run_step(batch, batch)
+    return reference.weights()
+
+
+def _largest_difference(a, b):
+    return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("order,counter,experiment,wrong", [
+    # experiment 1: the shared counter (t = 4k-3 .. 4k) is not Keras' per-network one
+    ("alternating", "per_update", "exp1", dict(counter="keras")),
+    ("alternating", "per_step", "exp1", dict(counter="tf1")),
+    # experiment 2: the discriminators train on the next batch, not on the generators' batch
+    ("sequential", "per_update", "exp2", dict(counter="tf1", order="joint")),
+    # one apply for both networks of a phase, its counter the step number
+    ("joint", "per_step", "exp1", dict(counter="tf1", order="alternating")),
+])
+def test_two_steps_match_the_reference(order, counter, experiment, wrong):
+    config = _config(order, counter, experiment)
+    initial, trained, batches = _train_model(config)
+    expected = _reference(config, initial, batches, "tf1" if counter == "per_update" else "keras")
+    assert _largest_difference(trained, expected) < TOLERANCE
+    other = _reference(config, initial, batches, **wrong)
+    assert _largest_difference(trained, other) > 20 * TOLERANCE  # the comparison can tell them apart

@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from cyclegan.analysis.artifact_report import score_images
+from cyclegan import dashboard, panels
+from cyclegan.analysis.artifact_report import paper_experiment, score_images
 from cyclegan.errors import NonFiniteLossError
 
 
@@ -43,7 +44,8 @@ class NonFiniteLossGuard(StepCallback):
 
 
 class ScalarLogger(StepCallback):
-    """Every `every` steps: every loss term, both learning rates and steps/s to TensorBoard."""
+    """Every `every` steps: every loss term, both learning rates and steps/s to TensorBoard, each
+    with its description (dashboard.py)."""
 
     def __init__(self, writer, every: int, start_step: int):
         super().__init__(start_step)
@@ -63,43 +65,23 @@ class ScalarLogger(StepCallback):
         self._last = (step, now)
         with self.writer.as_default(step=step):
             for name, value in (logs or {}).items():
-                tf.summary.scalar(f"losses/{name}", float(value))
+                tf.summary.scalar(f"losses/{name}", float(value), description=dashboard.loss_description(name))
             for name, value in self.model.learning_rates().items():
-                tf.summary.scalar(f"lr/{name}", value)
-            tf.summary.scalar("perf/steps_per_s", (step - last_step) / max(now - last_time, 1e-9))
+                tf.summary.scalar(f"lr/{name}", value, description=dashboard.learning_rate_description(name))
+            tf.summary.scalar("perf/steps_per_s", (step - last_step) / max(now - last_time, 1e-9),
+                              description=dashboard.STEPS_PER_S_DESCRIPTION)
         self.writer.flush()
 
 
-def _to_unit(images: np.ndarray, low: float, high: float) -> np.ndarray:
-    return np.clip((images - low) / (high - low), 0.0, 1.0)
-
-
-def panel(inputs: np.ndarray, translated: np.ndarray, reconstructed: np.ndarray) -> np.ndarray:
-    """One direction's panel, (rows x H, 5 x W) float in [0, 1].
-
-    Per eval image a row: input | translated | reconstructed | translated - input |
-    reconstructed - input; with a mask channel (C = 2) a second row shows the same for the mask.
-    Images map [-1, 1] to [0, 1]; differences map [-2, 2] to [0, 1] (no change is mid-grey).
-    Inputs are (N, H, W, C) arrays in [-1, 1].
-    """
-    rows = []
-    for index in range(inputs.shape[0]):
-        for channel in range(inputs.shape[-1]):
-            source = inputs[index, ..., channel]
-            fake = translated[index, ..., channel]
-            cycled = reconstructed[index, ..., channel]
-            tiles = [_to_unit(source, -1, 1), _to_unit(fake, -1, 1), _to_unit(cycled, -1, 1),
-                     _to_unit(fake - source, -2, 2), _to_unit(cycled - source, -2, 2)]
-            rows.append(np.concatenate(tiles, axis=1))
-    return np.concatenate(rows, axis=0)
-
-
 class ImagePanels(StepCallback):
-    """Every `every` steps, on the same fixed eval images: a panel per direction (tags
-    `images/h2c`, `images/c2h`) and the median artefact scores of the translations
-    (`artifacts/h2c_cpr_db`, `artifacts/h2c_tile_rms`, `artifacts/c2h_…`). At the start of a run
-    the real eval images' scores are logged once at step 0 as the baseline
-    (`artifacts/baseline_h2c_cpr_db` scores the h2c inputs, and so on).
+    """Every `every` steps, on the same fixed eval images, per direction (h2c, c2h): three panels
+    (`images/<direction>`, `images/<direction>_grid_view`, `images/<direction>_spectrum`; see
+    panels.py) and the median artefact scores of the translations (`artifacts/<direction>_cpr_db`,
+    `artifacts/<direction>_tile_rms`) with those of the real eval images it translates
+    (`artifacts/baseline_<direction>_…`) at the same step, so the baseline draws a line.
+
+    A run starting at step 0 also writes the Custom Scalars layout of the artefact chart, at step 0.
+    Every tag carries a description (dashboard.py).
     """
 
     def __init__(self, writer, eval_healthy: np.ndarray, eval_cancer: np.ndarray, every: int,
@@ -109,13 +91,17 @@ class ImagePanels(StepCallback):
         self.inputs = {"h2c": eval_healthy, "c2h": eval_cancer}
         self.every = every
         self._translate = None
+        self._baselines = None
+        self._experiment = None
 
     def on_train_begin(self, logs=None):
         self._translate = tf.function(self.model.translate, reduce_retracing=True)
+        self._baselines = {direction: score_images(inputs, inputs) for direction, inputs in self.inputs.items()}
+        self._experiment = paper_experiment(self.model.config.name)
         if self.start_step == 0:
             with self.writer.as_default(step=0):
-                for direction, inputs in self.inputs.items():
-                    self._log_scores(f"baseline_{direction}", score_images(inputs, inputs))
+                tf.summary.experimental.write_raw_pb(dashboard.layout_summary(self._experiment))
+            self.writer.flush()
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.global_step(batch)
@@ -123,19 +109,35 @@ class ImagePanels(StepCallback):
             self.write(step)
 
     def write(self, step: int) -> None:
+        """Both directions' panels and scores at `step`."""
         with self.writer.as_default(step=step):
             for direction, inputs in self.inputs.items():
                 outputs = self._translate(tf.constant(inputs), direction)
                 translated, reconstructed = (np.asarray(output, np.float32) for output in outputs)
-                image = panel(inputs, translated, reconstructed)
-                tf.summary.image(f"images/{direction}", image[None, ..., None])
+                self._log_panels(direction, inputs, translated, reconstructed)
                 self._log_scores(direction, score_images(translated, inputs))
         self.writer.flush()
 
     @staticmethod
-    def _log_scores(prefix: str, scores: dict[str, np.ndarray]) -> None:
+    def _log_panels(direction: str, inputs: np.ndarray, translated: np.ndarray,
+                    reconstructed: np.ndarray) -> None:
+        with_masks = inputs.shape[-1] == 2
+        for name, image, description in (
+                (direction, panels.panel(inputs, translated, reconstructed),
+                 dashboard.panel_description(direction, with_masks)),
+                (f"{direction}_grid_view", panels.grid_view(inputs, translated),
+                 dashboard.grid_view_description(direction)),
+                (f"{direction}_spectrum", panels.spectrum_view(inputs, translated),
+                 dashboard.spectrum_description(direction))):
+            tf.summary.image(f"images/{name}", image[None, ..., None], description=description)
+
+    def _log_scores(self, direction: str, scores: dict[str, np.ndarray]) -> None:
         for metric, values in scores.items():
-            tf.summary.scalar(f"artifacts/{prefix}_{metric}", float(np.median(values)))
+            tf.summary.scalar(f"artifacts/{direction}_{metric}", float(np.median(values)),
+                              description=dashboard.artifact_description(direction, metric, self._experiment))
+            tf.summary.scalar(f"artifacts/baseline_{direction}_{metric}",
+                              float(np.median(self._baselines[direction][metric])),
+                              description=dashboard.baseline_description(direction, metric))
 
 
 def all_finite(variables) -> bool:

@@ -22,7 +22,7 @@ from cyclegan import callbacks as cb
 from cyclegan.config import ConfigError, ExperimentConfig, config_to_dict
 from cyclegan.data import pipeline
 from cyclegan.distribution import check_same_step, is_chief, output_dir, select_strategy
-from cyclegan.eventfiles import truncate_events
+from cyclegan.eventfiles import run_events_dir, tensorboard_command, truncate_events
 from cyclegan.model import CycleGAN
 from cyclegan.runs import write_run_info
 
@@ -131,7 +131,7 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, data_dir:
 
     tensorboard_dir = out_dir / "tensorboard"
     truncate_events(tensorboard_dir, start_step)
-    writer = tf.summary.create_file_writer(str(tensorboard_dir))
+    writer = tf.summary.create_file_writer(str(run_events_dir(tensorboard_dir, config.name)))
     dataset = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks, config.seed,
                                      start_step=start_step, batches_per_step=batches_per_step)
     dataset = shard_by_batch(dataset)
@@ -156,5 +156,5 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, data_dir:
     print(f"Trained to step {end_step}. Run directory: {run_dir}\n"
           f"  checkpoints: {run_dir / 'checkpoints'} (latest {manager.latest_checkpoint})\n"
           f"  config:      {run_dir / 'config.json'}\n"
-          f"  TensorBoard: tensorboard --logdir {tensorboard_dir} --samples_per_plugin images=0")
+          f"  TensorBoard: {tensorboard_command(tensorboard_dir)}")
     return TrainResult(run_dir, start_step, end_step, manager.latest_checkpoint)

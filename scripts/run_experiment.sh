@@ -60,4 +60,4 @@ c = load_config(sys.argv[1], sys.argv[2:]); print(f"{c.data.height}x{c.data.widt
 fi
 
 python -m cyclegan train --config "$config" --data "$data" --run-dir "$run_dir" "${set_args[@]}" "${passthrough[@]}"
-echo "Watch it: tensorboard --logdir $run_dir/tensorboard --samples_per_plugin images=0"
+echo "Watch it: tensorboard --logdir $run_dir/tensorboard --samples_per_plugin images=100000"

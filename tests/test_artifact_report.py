@@ -72,4 +72,5 @@ def test_training_logs_artifact_scores_and_a_baseline(tiny_run):
     for direction in ("h2c", "c2h"):
         for metric in ("cpr_db", "tile_rms"):
             assert sorted(tags[f"artifacts/{direction}_{metric}"]) == [2, 4]
-            assert tags[f"artifacts/baseline_{direction}_{metric}"] == [0]
+            assert sorted(tags[f"artifacts/baseline_{direction}_{metric}"]) == [2, 4]
+    assert tags["custom_scalars__config__"] == [0]

@@ -29,8 +29,14 @@ METRICS = ("cpr_db", "tile_rms")
 # What the paper reported (SPEC.md): where grid patterns appeared, and where exp2's images were chosen.
 PAPER_ONSETS = {"exp1": (160_000, 160_000), "exp2": (45_000, 50_000)}
 PAPER_SELECTION_STEPS = {"exp1": (), "exp2": (35_000, 70_000)}
+PAPER_SIZES = {"exp1": "256×256", "exp2": "512×408"}
 CSV_COLUMNS = ["step", "direction"] + [f"{metric}_{stat}" for metric in METRICS for stat in ("median", "q25", "q75")] \
     + [f"baseline_{metric}" for metric in METRICS]
+
+
+def paper_experiment(run_name: str) -> str:
+    """Which paper experiment's facts apply to a run: "exp1" for names starting so, else "exp2"."""
+    return "exp1" if run_name.startswith("exp1") else "exp2"
 
 
 def score_images(images: np.ndarray, reference: np.ndarray) -> dict[str, np.ndarray]:
@@ -81,8 +87,7 @@ def evaluate_run(run_dir, data_dir, split: str = "eval", max_images: int | None 
             translated = translate_batches(generators[direction], images)
             rows.append({"step": step, "direction": direction, **summarise(score_images(translated, images)),
                          **{f"baseline_{m}": baselines[direction][f"{m}_median"] for m in METRICS}})
-    experiment = "exp1" if config.name.startswith("exp1") else "exp2"
-    return ArtifactCurve(rows, experiment)
+    return ArtifactCurve(rows, paper_experiment(config.name))
 
 
 def write_csv(curve: ArtifactCurve, path: Path) -> None:

@@ -43,6 +43,7 @@ def _variables(model: CycleGAN):
     return model.generator_variables + model.discriminator_variables
 
 
+@pytest.mark.slow  # two models traced per mode: about 20 s each
 @pytest.mark.parametrize("mode", ["bfloat16", "float16"])
 def test_mixed_precision_step_stays_close_to_float32(mode):
     keras.utils.set_random_seed(0)

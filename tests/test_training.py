@@ -86,11 +86,12 @@ def test_resume_matches_uninterrupted_run_and_logs_each_step_once(prepared, tmp_
     assert (height, width) == (len(eval_cancer) * 2 * 32, 5 * 32)
 
 
-def test_changed_config_is_refused_on_resume(prepared, tmp_path):
-    train(tiny_config("train.max_steps=1"), prepared, tmp_path / "run", progress=False)
+def test_changed_config_is_refused_on_resume(prepared, tiny_run):
+    saved = (tiny_run / "config.json").read_text()
     code = cli.main(["train", "--config", "experiments/exp1.json", "--data", str(prepared),
-                     "--run-dir", str(tmp_path / "run"), "--no-progress"])
+                     "--run-dir", str(tiny_run), "--no-progress"])
     assert code == cli.EXIT_BAD_INPUT
+    assert (tiny_run / "config.json").read_text() == saved
 
 
 def test_nan_loss_stops_with_term_and_step_and_no_checkpoint(prepared, tmp_path, monkeypatch, capsys):

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan.model import CycleGAN
+from cyclegan.model import CycleGAN, optimizer_turns
 from cyclegan.networks import build_networks
 from helpers import tiny_config
 
@@ -197,7 +197,6 @@ def _largest_difference(a, b):
 @pytest.mark.parametrize("order,counter,experiment,wrong", [
     # experiment 1: the shared counter (t = 4k-3 .. 4k) is not Keras' per-network one
     ("alternating", "per_update", "exp1", dict(counter="keras")),
-    ("alternating", "per_step", "exp1", dict(counter="tf1")),
     # experiment 2: the discriminators train on the next batch, not on the generators' batch
     ("sequential", "per_update", "exp2", dict(counter="tf1", order="joint")),
     # one apply for both networks of a phase, its counter the step number
@@ -210,3 +209,15 @@ def test_two_steps_match_the_reference(order, counter, experiment, wrong):
     assert _largest_difference(trained, expected) < TOLERANCE
     other = _reference(config, initial, batches, **wrong)
     assert _largest_difference(trained, other) > 20 * TOLERANCE  # the comparison can tell them apart
+
+
+@pytest.mark.parametrize("order,counter,expected", [
+    ("alternating", "per_update", {"optimizer": (("g_h2c", "d_cancer", "g_c2h", "d_healthy"),)}),
+    ("alternating", "per_step", {f"{n}_optimizer": ((n,),) for n in ("g_h2c", "d_cancer", "g_c2h", "d_healthy")}),
+    ("sequential", "per_update", {"g_optimizer": (("g_h2c",), ("g_c2h",)), "d_optimizer": (("d_cancer",), ("d_healthy",))}),
+    ("joint", "per_step", {"g_optimizer": (("g_h2c", "g_c2h"),), "d_optimizer": (("d_cancer", "d_healthy"),)}),
+])
+def test_optimizers_and_their_turns(order, counter, expected):
+    """Which optimizer updates which networks, and in how many turns (each turn one step of t)."""
+    train = tiny_config(f"train.update_order={order}", f"train.adam_counter={counter}").train
+    assert optimizer_turns(train) == expected

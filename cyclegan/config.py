@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,11 +147,12 @@ CHOICES = {
 POSITIVE = (
     "data.height", "data.width", "generator.filters", "discriminator.filters",
     "train.batch_size", "train.duration", "train.checkpoint_every", "train.image_every",
-    "train.log_every", "train.adam_epsilon",
+    "train.log_every", "train.adam_epsilon", "train.generator_lr", "train.discriminator_lr",
+    "generator.norm_epsilon", "discriminator.norm_epsilon",
 )
 NON_NEGATIVE = (
     "data.eval_images", "generator.residual_blocks", "train.decay_start", "train.max_steps",
-    "train.pool_size", "train.max_checkpoints", "train.generator_lr", "train.discriminator_lr",
+    "train.pool_size", "train.max_checkpoints",
     "loss.generator_adversarial_weight", "loss.discriminator_real_weight",
     "loss.discriminator_fake_weight", "loss.cycle_weight", "loss.identity_weight",
 )
@@ -198,6 +200,8 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
         return float(value)
     if not isinstance(value, str):
         raise ConfigError(f"{key}: expected a string, got {value!r}")
@@ -239,6 +243,9 @@ def validate(config: ExperimentConfig) -> None:
     for key in NON_NEGATIVE:
         if _get(config, key) < 0:
             raise ConfigError(f"{key} must not be negative; got {_get(config, key)!r}")
+    for key in ("train.beta_1", "train.beta_2"):
+        if not 0 <= _get(config, key) < 1:
+            raise ConfigError(f"{key} must be in [0, 1); got {_get(config, key)!r}")
     for key in ("data.height", "data.width"):
         if _get(config, key) % 4:
             raise ConfigError(

@@ -67,7 +67,7 @@ def write_run_config(config: ExperimentConfig, run_dir: Path) -> None:
     """Write config.json (whole or not at all), after checking that a resumed run keeps its config."""
     check_run_config(config, run_dir)
     staging = run_dir / "config.json.partial"
-    staging.write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
+    staging.write_text(json.dumps(config_to_dict(config), indent=2, allow_nan=False) + "\n")
     staging.replace(run_dir / "config.json")
 
 

@@ -61,6 +61,15 @@ def test_size_not_divisible_by_four(override):
     ("generator.icnr=maybe", "true or false"),
     ("train.decay_start=300", "must not exceed"),
     ("nonsense", "section.key=value"),
+    ("train.generator_lr=NaN", "finite"),
+    ("train.discriminator_lr=Infinity", "finite"),
+    ("loss.cycle_weight=-Infinity", "finite"),
+    ("train.generator_lr=0", "must be positive"),
+    ("train.adam_epsilon=0", "must be positive"),
+    ("generator.norm_epsilon=0", "must be positive"),
+    ("train.beta_1=5", r"must be in \[0, 1\)"),
+    ("train.beta_2=1", r"must be in \[0, 1\)"),
+    ("train.beta_1=-0.1", r"must be in \[0, 1\)"),
 ])
 def test_bad_values(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -74,3 +83,10 @@ def test_missing_or_broken_file(tmp_path):
     broken.write_text("{")
     with pytest.raises(ConfigError, match="not valid JSON"):
         load_config(broken)
+
+
+def test_non_finite_numbers_in_a_config_file_are_refused(tmp_path):
+    path = tmp_path / "nan.json"
+    path.write_text('{"train": {"generator_lr": NaN}}')  # Python's json reads NaN; a config must not
+    with pytest.raises(ConfigError, match="train.generator_lr: expected a finite number"):
+        load_config(path)

@@ -22,6 +22,25 @@ def _size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def _training_size(text: str) -> tuple[int, int]:
+    """HEIGHTxWIDTH that the networks can train on: positive multiples of 4 (two downsamplings by 2)."""
+    height, width = _size(text)
+    if height <= 0 or width <= 0 or height % 4 or width % 4:
+        raise argparse.ArgumentTypeError(
+            f"size must be positive multiples of 4 (the generator downsamples twice by 2), got {text!r}")
+    return height, width
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from err
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _int_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
@@ -49,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="preprocess raw images into TFRecord shards + manifest.json")
     prepare.add_argument("--source", dest="sources", action="append", required=True, metavar="KIND:PATH",
                          help="raw data to read (repeatable, kinds mixed freely); KIND: inbreast, bcdr, cbis, folder")
-    prepare.add_argument("--size", type=_size, required=True, help="HEIGHTxWIDTH, multiples of 4 (e.g. 256x256)")
+    prepare.add_argument("--size", type=_training_size, required=True, help="HEIGHTxWIDTH, multiples of 4 (e.g. 256x256)")
     prepare.add_argument("--out", help="output folder, e.g. data/prepared/NAME (not needed with --dry-run)")
     prepare.add_argument("--label-rule", default="birads4", choices=("birads4", "birads3", "mass"),
                          help="INbreast labels: birads4 (>= 4 cancer, 3 excluded; default), birads3 (>= 3 cancer), "
@@ -92,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a prepared dataset folder (uses --split) or a folder of DICOM/PNG/TIFF files")
     translate.add_argument("--split", default="eval", choices=("train", "eval"), help="split of a prepared input")
     translate.add_argument("--out", required=True, help="output folder (manifest.csv, step-N/ files)")
-    translate.add_argument("--batch-size", type=int, default=4)
+    translate.add_argument("--batch-size", type=_positive_int, default=4)
 
     artifacts = commands.add_parser("artifacts", help="grid-artefact scores at every kept checkpoint, with onset")
     artifacts.add_argument("--run", required=True, help="run directory")
@@ -153,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     study_build.add_argument("--seed", type=int, default=42, help="draws sources, order, pair sides and IDs (42)")
     study_build.add_argument("--cases", type=int, metavar="N",
                              help="source images per label, proportions kept (default: exp1 20, exp2 12)")
-    study_build.add_argument("--batch-size", type=int, default=4)
+    study_build.add_argument("--batch-size", type=_positive_int, default=4)
     return parser
 
 

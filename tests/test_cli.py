@@ -54,7 +54,20 @@ def test_empty_domain_exits_2(tmp_path, capsys):
     assert not (tmp_path / "p").exists()
 
 
-def test_bad_size_is_a_usage_error(tmp_path):
+@pytest.mark.parametrize("size, message", [("big", "HEIGHTxWIDTH"), ("30x30", "multiples of 4"),
+                                           ("32x0", "multiples of 4")])
+def test_bad_size_is_a_usage_error(tmp_path, capsys, size, message):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["prepare", "--source", f"folder:{tmp_path}", "--size", "big", "--out", str(tmp_path / "p")])
+        cli.main(["prepare", "--source", f"folder:{tmp_path}", "--size", size, "--out", str(tmp_path / "p")])
     assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("command", [["translate", "--run", "r", "--direction", "h2c", "--input", "i", "--out", "o"],
+                                     ["study", "build", "--run", "r", "--layout", "exp1", "--input", "i", "--out", "o"]])
+def test_batch_size_zero_is_a_usage_error(capsys, command):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*command, "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    assert "--batch-size: expected a positive integer, got '0'" in capsys.readouterr().err

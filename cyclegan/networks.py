@@ -1,7 +1,9 @@
 """The CycleGAN networks: a ResNet generator and a PatchGAN discriminator.
 
 One class each, configured by `GeneratorConfig` / `DiscriminatorConfig` (cyclegan.config) to build
-experiment 1's or experiment 2's networks (see SPEC.md). Inputs are NHWC float tensors in [-1, 1].
+experiment 1's or experiment 2's networks (models/breast_cycle_gan_graph.py in BreastGAN/experiment1;
+models/breast_cycle_gan/generator.py and discriminator.py in BreastGAN/experiment2). Inputs are
+NHWC float tensors in [-1, 1].
 Outputs are float32 whatever the dtype policy: the generator's tanh and the discriminator's logits
 are computed in float32, so the networks work under a mixed precision policy. The two network
 classes themselves always use the float32 policy (their layers take the global one), so their

@@ -1,4 +1,4 @@
-"""Augmented copies: SPEC ranges, seeded per image and copy, mask warped exactly as the image."""
+"""Augmented copies: the originals' ranges, seeded per image and copy, mask warped exactly as the image."""
 
 import cv2
 import numpy as np

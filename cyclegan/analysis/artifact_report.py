@@ -26,7 +26,7 @@ from cyclegan.runs import (  # noqa: E402
     INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches)
 
 METRICS = ("cpr_db", "tile_rms")
-# What the paper reported (SPEC.md): where grid patterns appeared, and where exp2's images were chosen.
+# What the paper reported (Becker et al., arXiv 1811.07767): where grid patterns appeared, and where exp2's images were chosen.
 PAPER_ONSETS = {"exp1": (160_000, 160_000), "exp2": (45_000, 50_000)}
 PAPER_SELECTION_STEPS = {"exp1": (), "exp2": (35_000, 70_000)}
 PAPER_SIZES = {"exp1": "256×256", "exp2": "512×408"}

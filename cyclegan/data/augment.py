@@ -1,6 +1,6 @@
 """Augmented copies of prepared images: rotation, per-axis scaling and contrast, seeded per image and copy.
 
-Ranges (SPEC): rotation ±4°, scale 0.98–1.13 per axis, linear contrast factor 0.08–1.2 (image
+Ranges (notebooks/imgaug.py in BreastGAN/augmentation): rotation ±4°, scale 0.98–1.13 per axis, linear contrast factor 0.08–1.2 (image
 only), then re-standardised. Copies are made from the prepared 8-bit image and mask at the
 target size: both go through the same affine map about the image centre (bilinear for the image,
 nearest neighbour for the mask, zero outside). The contrast change v -> 128 + c·(v − 128) acts

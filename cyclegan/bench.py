@@ -91,8 +91,10 @@ def step_seconds(config: ExperimentConfig, steps: int, warmup: int) -> tuple[lis
     rng = np.random.default_rng(config.seed)
     healthy, cancer = (np.tanh(rng.normal(size=(global_batch, *config.image_shape))).astype(np.float32)
                        for _ in range(2))
-    step_input = ((healthy, cancer),) * config.train.batches_per_step
-    batches = tf.data.Dataset.from_tensors(step_input if len(step_input) > 1 else step_input[0]).repeat()
+    step_input = (healthy, cancer)
+    if config.train.batches_per_step == 2:  # the sequential order's second batch
+        step_input = (step_input, step_input)
+    batches = tf.data.Dataset.from_tensors(step_input).repeat()
     clock = _StepClock()
     model.fit(batches, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0, shuffle=False)
     return list(np.diff(clock.ends)[warmup:]), model

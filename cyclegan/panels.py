@@ -13,6 +13,8 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage
 
+from cyclegan.analysis.artifacts import periodic_hann
+
 DIFFERENCE_GAIN = 4.0  # differences span -0.25..0.25 image units from black to white
 HIGH_PASS_PERIOD = 4  # the local mean spans one period of the transposed convs' 4-pixel lattice
 GRID_VIEW_GAIN = 10.0  # the high-pass spans -0.1..0.1 image units from black to white
@@ -52,17 +54,12 @@ def log_power_spectrum_db(images: np.ndarray) -> np.ndarray:
     """(N, H, W) -> (N, H, W) power spectra of the Hann-windowed images, in dB above each spectrum's
     median bin, zero frequency at (H // 2, W // 2)."""
     height, width = images.shape[1:]
-    window = np.outer(_periodic_hann(height), _periodic_hann(width)).astype(np.float32)
+    window = np.outer(periodic_hann(height), periodic_hann(width)).astype(np.float32)
     spectra = scipy.fft.fft2(images * window, axes=(1, 2))
     power = spectra.real**2 + spectra.imag**2
     median = np.median(power, axis=(1, 2), keepdims=True)
     decibels = 10.0 * np.log10(np.maximum(power, 1e-30) / np.maximum(median, 1e-30))
     return scipy.fft.fftshift(decibels, axes=(1, 2)).astype(np.float32)
-
-
-def _periodic_hann(length: int) -> np.ndarray:
-    """Periodic Hann window: a pattern on an FFT bin leaks only into its two neighbours."""
-    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
 
 
 def spectrum_tile(decibels: np.ndarray) -> np.ndarray:

@@ -115,7 +115,7 @@ def _checkerboard_peak_ratio_db(residual: np.ndarray, period: int) -> float:
     to other peaks falling in the ring; nine such bins make a peak's expected noise power.
     """
     height, width = residual.shape
-    window = np.outer(_periodic_hann(height), _periodic_hann(width))
+    window = np.outer(periodic_hann(height), periodic_hann(width))
     spectrum = scipy.fft.fft2(residual * window)
     power = spectrum.real**2 + spectrum.imag**2
     lattice = np.stack(np.meshgrid(np.arange(period), np.arange(period), indexing="ij"), -1).reshape(-1, 2)[1:]
@@ -130,7 +130,7 @@ def _checkerboard_peak_ratio_db(residual: np.ndarray, period: int) -> float:
     return float(10 * np.log10(peaks.sum() / backgrounds.sum()))
 
 
-def _periodic_hann(length: int) -> np.ndarray:
+def periodic_hann(length: int) -> np.ndarray:
     """Periodic Hann window: a tone on an FFT bin leaks only into its two neighbours."""
     return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
 

@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from cyclegan import cli
-from cyclegan.analysis.detector import FEATURES, cross_validated_detection, image_features
+from cyclegan.analysis.detector import CI_METHOD, FEATURES, cross_validated_detection, image_features
 
 
 def _textures(count, rng):
@@ -26,6 +26,15 @@ def test_injected_grid_is_detected():
     modified = originals + grid
     result = cross_validated_detection(originals, modified, folds=5)
     assert result.auc > 0.9 and result.ci_low > 0.5
+
+
+def test_perfect_detection_of_14_pairs_keeps_an_honest_interval():
+    rng = np.random.default_rng(3)
+    originals = _textures(14, rng)
+    modified = originals + np.tile(rng.normal(size=(4, 4)), (12, 10)) * 0.5  # a grid no fold can miss
+    result = cross_validated_detection(originals, modified, folds=5)
+    assert result.auc == 1.0 and result.ci_high == 1.0
+    assert result.ci_low == pytest.approx(0.855, abs=1e-3)  # 28 images cannot show the AUC is exactly 1
 
 
 def test_changes_without_a_pattern_stay_near_chance():
@@ -48,7 +57,8 @@ def test_detect_command_on_a_run(tiny_run, tmp_path, capsys):
         rows = list(csv.DictReader(handle))
     assert [int(row["step"]) for row in rows] == [2, 4]
     for row in rows:
-        assert 0.0 <= float(row["ci_low"]) <= float(row["auc"]) <= float(row["ci_high"]) <= 1.0
-        assert int(row["originals"]) == int(row["modified"]) > 2
+        assert 0.0 <= float(row["ci_low"]) < float(row["ci_high"]) <= 1.0
+        assert float(row["ci_low"]) <= float(row["auc"]) <= float(row["ci_high"])
+        assert int(row["originals"]) == int(row["modified"]) > 2 and row["ci_method"] == CI_METHOD
     assert (out / "detect.png").read_bytes()[:4] == b"\x89PNG"
-    assert "AUC" in capsys.readouterr().out
+    assert f", {CI_METHOD}), " in capsys.readouterr().out

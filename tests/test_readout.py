@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import norm
 
 from cyclegan import cli
+from cyclegan.analysis.mrmc import mrmc_roc, single_p_value
 from cyclegan.analysis.readout import analyze
 from cyclegan.analysis.study_files import read_answer_key, read_responses, write_responses_template
 
@@ -101,10 +102,11 @@ def test_cli_writes_exp1_table_with_paper_values_and_plots(tmp_path, capsys):
     for value in ("0.85", "0.63", "0.66", "0.75", "0.67", "0.48", "0.77", "0.69", "0.50"):
         assert f"| {value} |" in markdown
     assert "paper reader i" in markdown
-    table = pd.read_csv(out / "table.csv")
-    assert table["reader"].tolist() == ["R1", "R2", "R3"]
-    assert table["paper_reader"].tolist() == [1, 2, 3]
-    assert table[["original_paper", "modified_paper", "detection_paper"]].values.tolist() == [
+    table = pd.read_csv(out / "table.csv", dtype={"paper_reader": "Int64"})
+    assert table["reader"].tolist() == ["R1", "R2", "R3", "all readers (MRMC)"]
+    assert table["paper_reader"].tolist()[:3] == [1, 2, 3] and pd.isna(table["paper_reader"][3])
+    assert (out / "table.csv").read_text().splitlines()[1].startswith("R1,1,80,")  # whole numbers stay whole
+    assert table[["original_paper", "modified_paper", "detection_paper"]].head(3).values.tolist() == [
         [0.85, 0.63, 0.66], [0.75, 0.67, 0.48], [0.77, 0.69, 0.50]]
     results = json.loads((out / "results.json").read_text())
     assert results["readers"][0]["sets"]["original"]["auc"] == pytest.approx(table["original_auc"][0], abs=1e-4)
@@ -118,10 +120,12 @@ def test_cli_writes_exp1_table_with_paper_values_and_plots(tmp_path, capsys):
 def test_exp2_detection_per_step_beside_early_and_late(tmp_path):
     key, responses = _simulated(tmp_path, sources_per_label=12, steps=(35000, 70000), words=False)
     readout = analyze(key, responses, tmp_path / "out", paper="exp2")
-    table = pd.read_csv(tmp_path / "out" / "table.csv")
+    table = pd.read_csv(tmp_path / "out" / "table.csv").head(3)
     assert table[["detection_step_35000_paper", "detection_step_70000_paper"]].values.tolist() == [
         [0.93, 0.93], [0.93, 1.0], [0.95, 0.90]]
     assert table[["original_paper", "modified_paper"]].values.tolist() == [[0.78, 0.69], [0.77, 0.59], [0.84, 0.60]]
+    assert set(readout.mrmc.sets) == {"original", "modified", "detection", "detection_step_35000",
+                                      "detection_step_70000"}
     step_set = readout.readers[0].sets["detection_step_70000"]
     assert (step_set.truth.sum(), (1 - step_set.truth).sum()) == (24, 24)  # that step's modifications vs all originals
     assert "AUC detecting modification, step 35000" in (tmp_path / "out" / "table.md").read_text()
@@ -221,3 +225,111 @@ def test_two_files_with_one_reader_name_are_an_error(tmp_path):
     copy.write_text(responses[0].read_text())
     with pytest.raises(ValueError, match="reader name"):
         analyze(key, [responses[0], copy], tmp_path / "out")
+
+
+def _direct_mrmc_inputs(key_path, response_paths):
+    """Scores (2, readers, sources) of mean malignancy on originals / modified per source, and labels,
+    read straight from the files: an independent assembly of what the MRMC comparison analyses."""
+    key = pd.read_csv(key_path, dtype=str)
+    key["cancer"] = key["label"].str.lower().isin(["1", "cancer"]).astype(int)
+    key["is_modified"] = key["modified"].str.lower().isin(["1", "yes"])
+    means = []
+    for path in response_paths:
+        rated = key.merge(pd.read_csv(path, dtype={"id": str}), on="id")
+        means.append(rated.groupby(["is_modified", "source"])["malignancy"].mean().unstack(0).dropna())
+    sources = sorted(set.intersection(*(set(frame.index) for frame in means)))
+    scores = np.stack([[frame.loc[sources, condition].to_numpy() for frame in means] for condition in (False, True)])
+    return scores, key.groupby("source")["cancer"].first().loc[sources].to_numpy()
+
+
+def test_all_readers_get_an_mrmc_row_comparison_and_json(tmp_path):
+    key, responses = _simulated(tmp_path, sources_per_label=40)
+    readout = analyze(key, responses, tmp_path / "out")
+    mrmc = readout.mrmc
+    assert mrmc.readers == ("R1", "R2", "R3") and mrmc.images == 160
+    assert mrmc.comparison.sources == 80
+    expected = mrmc_roc(*_direct_mrmc_inputs(key, responses))
+    result = mrmc.comparison.result
+    assert result.reader_auc == pytest.approx(expected.reader_auc, abs=1e-12)
+    assert (result.f_stat, result.p_value) == pytest.approx((expected.f_stat, expected.p_value), rel=1e-9)
+    paired_aucs = [reader.comparison.result.auc_1 for reader in readout.readers]
+    assert result.mean_auc[0] == pytest.approx(np.mean(paired_aucs))  # same sources as each reader's paired test
+    detection = mrmc.sets["detection"]
+    assert detection.cases == 160 and detection.positives == 80
+    assert detection.result.ci_low < detection.result.auc < detection.result.ci_high
+    assert detection.p_vs_chance == pytest.approx(single_p_value(detection.result))
+
+    table = pd.read_csv(tmp_path / "out" / "table.csv")
+    row = table.iloc[-1]
+    assert row["reader"] == "all readers (MRMC)" and row["images"] == 160
+    assert row["original_vs_modified_test"] == "OR-Hillis" and row["original_vs_modified_cases"] == 80
+    assert row["original_vs_modified_f"] == pytest.approx(result.f_stat, abs=1e-4)
+    assert row["original_vs_modified_df"] == pytest.approx(result.df_denominator, abs=1e-4)
+    assert row["original_vs_modified_fixed_readers_p"] == pytest.approx(result.fixed_readers_p_value, abs=1e-4)
+    assert row["detection_ci_low"] == pytest.approx(detection.result.ci_low, abs=1e-4)
+    assert row["original_auc"] == pytest.approx(mrmc.sets["original"].result.auc, abs=1e-4)
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text())["mrmc"]
+    assert results["readers"] == ["R1", "R2", "R3"] and results["method"].startswith("Obuchowski-Rockette")
+    comparison = results["original_vs_modified"]
+    assert comparison["sources"] == 80 and comparison["df_denominator"] == pytest.approx(result.df_denominator)
+    assert comparison["mean_auc"]["original"] == pytest.approx(result.mean_auc[0])
+    assert comparison["single"]["modified"]["ci_high"] == pytest.approx(result.single[1].ci_high)
+    assert results["sets"]["detection"]["p_vs_chance"] == pytest.approx(detection.p_vs_chance)
+
+    markdown = (tmp_path / "out" / "table.md").read_text()
+    assert "| all readers (MRMC) |" in markdown
+    assert f"F(1, {result.df_denominator:.1f})" in markdown and "Originals vs modified across readers" in markdown
+
+
+def _partly_paired_study(folder, paired_sources=("h0", "h1", "c0", "c1")):
+    """12 healthy and 12 cancer sources, each shown original and modified; only `paired_sources` have
+    their modification from the same source (like the paper's pairs), the others from another one."""
+    key_path = write_study(folder, sources_per_label=12, paired=False)
+    key = pd.read_csv(key_path, dtype=str, keep_default_na=False)
+    for source in paired_sources:
+        key.loc[key["source"] == f"{source}-other", "source"] = source
+    key.to_csv(key_path, index=False)
+    return key_path
+
+
+def test_each_test_prints_the_aucs_it_compares(tmp_path):
+    key = _partly_paired_study(tmp_path)
+    responses = [simulate_reader(key, tmp_path / f"R{index + 1}.csv", index + 10, *separations)
+                 for index, separations in enumerate(READERS[:2])]
+    readout = analyze(key, responses, tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "table.csv")
+    markdown = (tmp_path / "out" / "table.md").read_text()
+    for index, reader in enumerate(readout.readers):
+        result = reader.comparison.result
+        assert reader.comparison.paired and reader.comparison.cases == 4
+        assert table["original_vs_modified_auc_original"][index] == pytest.approx(result.auc_1, abs=1e-4)
+        assert table["original_vs_modified_auc_modified"][index] == pytest.approx(result.auc_2, abs=1e-4)
+        assert f"| {result.auc_1:.2f} vs {result.auc_2:.2f}: z = " in markdown
+        assert "(DeLong, paired, 4 sources)" in markdown
+    first = readout.readers[0]
+    assert round(first.comparison.result.auc_1, 2) != round(first.sets["original"].auc.auc, 2)  # the point of it
+    mrmc = readout.mrmc.comparison
+    assert mrmc.sources == 4
+    assert f"| {mrmc.result.mean_auc[0]:.2f} vs {mrmc.result.mean_auc[1]:.2f}: F(1, " in markdown
+
+
+def test_too_few_shared_pairs_leave_the_mrmc_comparison_out(tmp_path):
+    key = _partly_paired_study(tmp_path, paired_sources=("h0", "c0"))
+    responses = [simulate_reader(key, tmp_path / f"R{index + 1}.csv", index, *separations)
+                 for index, separations in enumerate(READERS[:2])]
+    readout = analyze(key, responses, tmp_path / "out")
+    assert readout.mrmc.comparison is None and not readout.readers[0].comparison.paired
+    assert set(readout.mrmc.sets) == {"original", "modified", "detection"}
+    assert "not analysed, because fewer than 2 healthy and 2 cancer sources" in (
+        tmp_path / "out" / "table.md").read_text()
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["mrmc"]["original_vs_modified"] is None
+
+
+def test_one_reader_has_no_mrmc(tmp_path):
+    key, responses = _simulated(tmp_path, readers=READERS[:1], sources_per_label=10)
+    readout = analyze(key, responses, tmp_path / "out")
+    assert readout.mrmc is None
+    assert pd.read_csv(tmp_path / "out" / "table.csv")["reader"].tolist() == ["R1"]
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["mrmc"] is None
+    assert "MRMC" not in (tmp_path / "out" / "table.md").read_text()

@@ -5,7 +5,8 @@ import pytest
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
-from cyclegan.analysis.roc import auc_ci, auc_vs_chance, delong_test, delong_test_unpaired, roc_points
+from cyclegan.analysis.roc import auc_ci, auc_score_ci, auc_vs_chance, delong_test, delong_test_unpaired, \
+    roc_points
 
 HAND_POSITIVES, HAND_NEGATIVES = [3, 2, 2], [2, 1, 1]
 HAND_Y = [1, 1, 1, 0, 0, 0]
@@ -67,6 +68,40 @@ def test_ci_covers_the_true_auc_95_percent_of_the_time():
     assert 0.93 < np.mean([result.ci_low < true_auc < result.ci_high for result in covered]) < 0.97
 
 
+def _newcombe_variance(theta, n_pos, n_neg):
+    """Newcombe's (2006) method-5 variance at θ: Hanley–McNeil's with both class sizes at their mean."""
+    mean_size = (n_pos + n_neg) / 2 - 1
+    return theta * (1 - theta) * (1 + mean_size * ((1 - theta) / (2 - theta) + theta / (1 + theta))) / (n_pos * n_neg)
+
+
+def test_score_interval_stays_open_at_auc_1():
+    y = np.repeat([0, 1], 14)  # 14 vs 14, as `detect` on a small split
+    perfect = auc_score_ci(y, y * 2.0 + np.arange(28) * 0.01)
+    assert auc_ci(y, y * 2.0 + np.arange(28) * 0.01)[2:] == (1.0, 1.0)  # DeLong: no width at all
+    assert perfect.auc == 1.0 and perfect.ci_high == 1.0
+    assert perfect.ci_low == pytest.approx(0.8552, abs=1e-4)
+    z = norm.ppf(0.975)
+    assert 1 - perfect.ci_low == pytest.approx(z * np.sqrt(_newcombe_variance(perfect.ci_low, 14, 14)), rel=1e-9)
+    worst = auc_score_ci(y, -y)
+    assert (worst.auc, worst.ci_low) == (0.0, 0.0) and worst.ci_high == pytest.approx(1 - perfect.ci_low)
+
+
+def test_score_interval_limits_solve_its_equation():
+    result = auc_score_ci(HAND_Y, HAND_SCORES)
+    assert result.auc == pytest.approx(8 / 9) and result.ci_low < 8 / 9 < result.ci_high < 1
+    for limit in (result.ci_low, result.ci_high):
+        assert abs(8 / 9 - limit) == pytest.approx(1.959963984540054 * np.sqrt(_newcombe_variance(limit, 3, 3)),
+                                                   rel=1e-9)
+
+
+def test_score_interval_covers_a_high_auc_95_percent_of_the_time():
+    rng = np.random.default_rng(9)
+    true_auc = norm.cdf(2.0 / np.sqrt(2))  # 0.92: separation 2
+    y = np.repeat([0, 1], 15)
+    covered = [auc_score_ci(y, rng.normal(y * 2.0)) for _ in range(400)]
+    assert 0.92 < np.mean([result.ci_low <= true_auc <= result.ci_high for result in covered]) < 0.99
+
+
 def test_score_against_itself_gives_z_0_p_1():
     y, scores = _ratings(np.random.default_rng(1))
     result = delong_test(y, scores, scores)
@@ -123,8 +158,9 @@ def test_roc_points_enclose_the_auc():
     (lambda: auc_ci([0, 1, 2, 1, 0], [1, 2, 3, 4, 5]), "only 0 and 1, found 2"),
     (lambda: auc_ci(["a", "b", "a", "b"], [1, 2, 3, 4]), "numbers 0 and 1"),
     (lambda: auc_ci(HAND_Y, HAND_SCORES, alpha=5), "alpha"),
+    (lambda: auc_score_ci([1, 1, 1], [1, 2, 3]), "0 negative"),
 ], ids=["no negatives", "one positive", "nan", "length", "nan paired", "one class unpaired", "label 2",
-        "text labels", "alpha"])
+        "text labels", "alpha", "score interval, no negatives"])
 def test_errors_say_what_is_wrong(call, message):
     with pytest.raises(ValueError) as error:
         call()

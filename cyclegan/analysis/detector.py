@@ -5,8 +5,10 @@ their translations (healthy by h2c, cancer by c2h). Each image (channel 0 of an 
 in [-1, 1]) becomes a small feature vector: the grid-artefact scores at periods 4 and 2 and
 high-frequency spectral statistics. A standardised logistic regression is cross-validated with
 folds grouped by source image (an original and its translation are always in the same fold), and
-the out-of-fold probabilities give the detection AUC with its DeLong CI — the automated
-counterpart of the paper's readers detecting modification.
+the out-of-fold probabilities give the detection AUC — the automated counterpart of the paper's
+readers detecting modification — with Newcombe's score-type 95 % interval (`roc.auc_score_ci`).
+That interval stays valid at AUC = 1, where DeLong's variance is 0 and its interval shrinks to
+1.000–1.000 whatever the number of images; it takes the images as independent cases.
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from cyclegan.analysis.artifacts import grid_artifact_score  # noqa: E402
-from cyclegan.analysis.roc import auc_ci  # noqa: E402
+from cyclegan.analysis.roc import auc_score_ci  # noqa: E402
 from cyclegan.data.pipeline import split_images  # noqa: E402
 from cyclegan.runs import (  # noqa: E402
     INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches)
 
 FEATURES = ("cpr4_db", "tile4_rms", "cpr2_db", "tile2_rms", "high_band_log_share", "mid_band_log_share",
             "laplacian_rel_std")
-CSV_COLUMNS = ["step", "originals", "modified", "folds", "auc", "ci_low", "ci_high"]
+CSV_COLUMNS = ["step", "originals", "modified", "folds", "auc", "ci_low", "ci_high", "ci_method"]
+CI_METHOD = "Newcombe score interval"
 
 
 def image_features(image: np.ndarray) -> np.ndarray:
@@ -81,7 +84,7 @@ def cross_validated_detection(originals: np.ndarray, modified: np.ndarray, folds
     for train, test in GroupKFold(n_splits=folds).split(features, labels, groups):
         classifier.fit(features[train], labels[train])
         scores[test] = classifier.predict_proba(features[test])[:, 1]
-    result = auc_ci(labels, scores)
+    result = auc_score_ci(labels, scores)
     return Detection(result.auc, result.ci_low, result.ci_high, folds, scores)
 
 
@@ -100,7 +103,8 @@ def detect_run(run_dir, data_dir, out_dir, steps: list[int] | None = None, split
                                    for direction, images in inputs.items()])
         detection = cross_validated_detection(originals, modified, folds, config.seed)
         rows.append({"step": step, "originals": len(originals), "modified": len(modified), "folds": detection.folds,
-                     "auc": detection.auc, "ci_low": detection.ci_low, "ci_high": detection.ci_high})
+                     "auc": detection.auc, "ci_low": detection.ci_low, "ci_high": detection.ci_high,
+                     "ci_method": CI_METHOD})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "detect.csv").open("w", newline="") as handle:
@@ -116,7 +120,8 @@ def _plot(rows: list[dict], path: Path, name: str) -> None:
     aucs = np.array([row["auc"] for row in rows])
     errors = np.array([[row["auc"] - row["ci_low"] for row in rows], [row["ci_high"] - row["auc"] for row in rows]])
     figure, axis = plt.subplots(figsize=(7, 4))
-    axis.errorbar(steps, aucs, yerr=errors, fmt="o-", capsize=3, label="automated detector (95 % DeLong CI)")
+    axis.errorbar(steps, aucs, yerr=errors, fmt="o-", capsize=4, elinewidth=1.5,
+                  label=f"automated detector, 95 % CI ({CI_METHOD})")
     axis.axhline(0.5, color="grey", linestyle="--", label="chance")
     if name.startswith("exp2"):
         axis.axhspan(0.90, 1.0, color="tab:red", alpha=0.1, label="paper's readers, exp2 (0.90–1.0)")

@@ -10,6 +10,12 @@ Per reader (Becker et al., Tables 2 and 3):
   both an original and a modified image (a source's ratings are averaged when it was shown more
   than once in one condition) when those hold at least 2 healthy and 2 cancer sources, otherwise
   unpaired over all original and all modified images.
+
+All readers together (MRMC, with at least 2 readers; Obuchowski–Rockette with Hillis' df, jackknife
+covariance, see `mrmc`): each rated set over the images every reader rated, as one modality with
+its random-reader CI (detection sets also tested against 0.5); and, when every reader saw at least
+2 healthy and 2 cancer sources both original and modified, the malignancy AUC on originals vs
+modified images over those sources (ratings averaged per source), with random and fixed readers.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .mrmc import MrmcResult, SingleModality, mrmc_roc, mrmc_single, single_p_value
 from .readout_report import write_reports
 from .roc import MIN_PER_CLASS, AucResult, ChanceResult, DelongResult, auc_ci, auc_vs_chance, \
     delong_test, delong_test_unpaired
@@ -51,6 +58,36 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class MrmcSet:
+    """One rated set over the images every reader rated, analysed as one modality of an MRMC study."""
+
+    name: str  # as in RatedSet
+    step: int | None
+    cases: int
+    positives: int
+    result: SingleModality
+    p_vs_chance: float | None  # two-sided t test of AUC = 0.5 on result.df, for detection sets
+
+
+@dataclass(frozen=True)
+class MrmcComparison:
+    """Malignancy AUC on originals (modality 0) vs modified images (modality 1), over shared sources."""
+
+    sources: int
+    result: MrmcResult
+
+
+@dataclass(frozen=True)
+class MrmcAnalysis:
+    """All readers together; `comparison` is None when too few sources were shown both ways to all."""
+
+    readers: tuple[str, ...]
+    images: int  # images rated by every reader
+    sets: dict[str, MrmcSet]  # names as in ReaderResult.sets; a set without 2 cases per class is left out
+    comparison: MrmcComparison | None
+
+
+@dataclass(frozen=True)
 class ReaderResult:
     """Everything analysed for one reader; `sets` in the order original, modified, detection, per step."""
 
@@ -62,12 +99,14 @@ class ReaderResult:
 
 @dataclass(frozen=True)
 class Readout:
-    """The outcome of `analyze`: problems found, and the readers analysed (none when stopped by problems)."""
+    """The outcome of `analyze`: problems found, the readers analysed (none when stopped by problems)
+    and, with at least 2 readers, their MRMC analysis."""
 
     problems: list[Problem]
     readers: list[ReaderResult]
     analysed: bool
     files: list[Path]
+    mrmc: MrmcAnalysis | None = None
 
 
 REPORT_FILES = ("table.md", "table.csv", "results.json")
@@ -77,8 +116,9 @@ def analyze(key_path, response_paths, out_dir, paper: str | None = None, allow_i
     """Analyse every responses file against the key and write the reports into `out_dir`.
 
     Always writes problems.csv. With problems and not `allow_incomplete`, stops there; otherwise
-    analyses each reader's problem-free cases and writes table.md, table.csv, results.json and one
-    ROC plot per reader. Study reader i (order of `response_paths`) sits beside paper reader i.
+    analyses each reader's problem-free cases (and, with 2 or more readers, all readers together)
+    and writes table.md, table.csv, results.json and one ROC plot per reader. Study reader i (order
+    of `response_paths`) sits beside paper reader i.
     """
     key = read_answer_key(key_path)
     responses = [read_responses(path, key) for path in response_paths]
@@ -92,14 +132,64 @@ def analyze(key_path, response_paths, out_dir, paper: str | None = None, allow_i
     if problems and not allow_incomplete:
         return Readout(problems, [], False, files)
     readers = [analyze_reader(key, reader) for reader in responses]
-    files += write_reports(readers, problems, out_dir, paper=paper,
+    mrmc = analyze_all_readers(key, responses) if len(responses) >= 2 else None
+    files += write_reports(readers, mrmc, problems, out_dir, paper=paper,
                            inputs={"key": str(key_path), "responses": [str(path) for path in response_paths]})
-    return Readout(problems, readers, True, files)
+    return Readout(problems, readers, True, files, mrmc)
 
 
 def analyze_reader(key: pd.DataFrame, responses: ReaderResponses) -> ReaderResult:
     """The rated sets and the originals-vs-modified test for one reader's usable ratings."""
-    cases = key.join(responses.ratings.add_prefix("rated_"), how="inner")
+    cases = _rated_cases(key, responses)
+    sets = {}
+    for name, step, rows, truth_column, score_column in _set_plans(cases):
+        truth, scores = rows[truth_column].to_numpy(int), rows[score_column].to_numpy(float)
+        is_detection = truth_column == "modified"
+        with _context(responses.reader, name):
+            sets[name] = RatedSet(name, step, truth, scores, auc_ci(truth, scores),
+                                  auc_vs_chance(truth, scores) if is_detection else None)
+    with _context(responses.reader, "originals vs modified"):
+        comparison = _compare_original_modified(cases[~cases["modified"]], cases[cases["modified"]])
+    return ReaderResult(responses.reader, len(cases), sets, comparison)
+
+
+def analyze_all_readers(key: pd.DataFrame, responses: list[ReaderResponses]) -> MrmcAnalysis:
+    """MRMC analysis of 2 or more readers: every rated set over the images all of them rated, and
+    originals vs modified over the sources all of them rated both ways."""
+    rated = [_rated_cases(key, reader) for reader in responses]
+    shared_ids = sorted(set.intersection(*(set(cases.index) for cases in rated)))
+    shared = key.loc[shared_ids]
+    sets = {}
+    for name, step, rows, truth_column, score_column in _set_plans(shared):
+        truth = rows[truth_column].to_numpy(int)
+        if min(truth.sum(), len(truth) - truth.sum()) < MIN_PER_CLASS:
+            continue
+        result = mrmc_single(np.stack([cases.loc[rows.index, score_column].to_numpy(float) for cases in rated]), truth)
+        chance = single_p_value(result, 0.5) if truth_column == "modified" else None
+        sets[name] = MrmcSet(name, step, len(truth), int(truth.sum()), result, chance)
+    return MrmcAnalysis(tuple(reader.reader for reader in responses), len(shared), sets,
+                        _mrmc_original_modified(rated))
+
+
+def _mrmc_original_modified(rated: list[pd.DataFrame]) -> MrmcComparison | None:
+    """OR comparison over the sources every reader rated both ways, when 2 or more of each label."""
+    per_reader = [_source_means(cases[~cases["modified"]], cases[cases["modified"]]) for cases in rated]
+    shared = sorted(set.intersection(*(set(means.index) for means in per_reader)))
+    labels = per_reader[0].loc[shared, "label"].to_numpy(int)
+    if min(labels.sum(), len(labels) - labels.sum()) < MIN_PER_CLASS:
+        return None
+    scores = np.stack([[means.loc[shared, condition].to_numpy() for means in per_reader]
+                       for condition in ("original", "modified")])
+    return MrmcComparison(len(shared), mrmc_roc(scores, labels))
+
+
+def _rated_cases(key: pd.DataFrame, responses: ReaderResponses) -> pd.DataFrame:
+    """The key's rows this reader rated without problems, ratings in rated_malignancy and rated_modified."""
+    return key.join(responses.ratings.add_prefix("rated_"), how="inner")
+
+
+def _set_plans(cases: pd.DataFrame) -> list[tuple[str, int | None, pd.DataFrame, str, str]]:
+    """(name, step, rows, truth column, score column) of each rated set of `cases` (key rows)."""
     original, modified = cases[~cases["modified"]], cases[cases["modified"]]
     plans = [("original", None, original, "label", "rated_malignancy"),
              ("modified", None, modified, "label", "rated_malignancy"),
@@ -108,24 +198,21 @@ def analyze_reader(key: pd.DataFrame, responses: ReaderResponses) -> ReaderResul
     if len(steps) > 1:
         plans += [(f"detection_step_{step}", step, pd.concat([original, modified[modified["step"] == step]]),
                    "modified", "rated_modified") for step in steps]
-    sets = {}
-    for name, step, rows, truth_column, score_column in plans:
-        truth, scores = rows[truth_column].to_numpy(int), rows[score_column].to_numpy(float)
-        is_detection = truth_column == "modified"
-        with _context(responses.reader, name):
-            sets[name] = RatedSet(name, step, truth, scores, auc_ci(truth, scores),
-                                  auc_vs_chance(truth, scores) if is_detection else None)
-    with _context(responses.reader, "originals vs modified"):
-        comparison = _compare_original_modified(original, modified)
-    return ReaderResult(responses.reader, len(cases), sets, comparison)
+    return plans
+
+
+def _source_means(original: pd.DataFrame, modified: pd.DataFrame) -> pd.DataFrame:
+    """Per source with both kinds of image: mean malignancy rating on its originals and on its
+    modifications, and its label; index source."""
+    return pd.concat({"original": original.groupby("source")["rated_malignancy"].mean(),
+                      "modified": modified.groupby("source")["rated_malignancy"].mean(),
+                      "label": pd.concat([original, modified]).groupby("source")["label"].first()},
+                     axis=1).dropna()
 
 
 def _compare_original_modified(original: pd.DataFrame, modified: pd.DataFrame) -> Comparison:
     """Paired DeLong over sources with both kinds of image when enough of them, else unpaired."""
-    per_source = pd.concat({"original": original.groupby("source")["rated_malignancy"].mean(),
-                            "modified": modified.groupby("source")["rated_malignancy"].mean(),
-                            "label": pd.concat([original, modified]).groupby("source")["label"].first()},
-                           axis=1).dropna()
+    per_source = _source_means(original, modified)
     label_counts = per_source["label"].value_counts()
     if min(label_counts.get(0, 0), label_counts.get(1, 0)) >= MIN_PER_CLASS:
         result = delong_test(per_source["label"].to_numpy(int), per_source["original"].to_numpy(),

@@ -3,7 +3,10 @@
 Table columns follow Becker et al.'s reader tables: AUC of the malignancy rating on original and on
 modified images, and AUC of detecting modification (one column per checkpoint step when the study
 has several, like the paper's early / late in experiment 2), each with its 95 % DeLong CI and,
-with `paper`, the paper's value beside it. Study reader i is set beside paper reader i.
+with `paper`, the paper's value beside it, and the originals-vs-modified test with the two AUCs it
+compares. Study reader i is set beside paper reader i. With 2 or more readers a last row, "all
+readers (MRMC)", holds the same columns from the MRMC analysis (random-reader CIs), and table.md
+spells out its originals-vs-modified comparison below the table.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,8 @@ from .roc import roc_points
 from .study_files import Problem
 
 if TYPE_CHECKING:  # type names only: readout imports this module
-    from .readout import RatedSet, ReaderResult
+    from .mrmc import MrmcResult
+    from .readout import MrmcAnalysis, MrmcSet, RatedSet, ReaderResult
 
 
 @dataclass(frozen=True)
@@ -49,25 +53,41 @@ PAPER_TABLES = {
 }
 SET_TITLES = {"original": "malignancy, original images", "modified": "malignancy, modified images",
               "detection": "detecting modification"}
+MRMC_READER = "all readers (MRMC)"
+MRMC_METHOD = "Obuchowski-Rockette with Hillis' df, jackknife covariance"
+TEST_HEADER = "original vs modified: AUCs compared, test"
 
 
-def write_reports(readers: list[ReaderResult], problems: list[Problem], out_dir: Path, paper: str | None,
-                  inputs: dict) -> list[Path]:
+def write_reports(readers: list[ReaderResult], mrmc: MrmcAnalysis | None, problems: list[Problem], out_dir: Path,
+                  paper: str | None, inputs: dict) -> list[Path]:
     """table.md, table.csv, results.json and roc_<i>_<reader>.png in `out_dir`; returns their paths."""
     paper_table = PAPER_TABLES[paper] if paper else None
     rows = [_table_row(index, reader, paper_table) for index, reader in enumerate(readers)]
+    if mrmc is not None:
+        rows.append(_mrmc_row(mrmc, _table_detection_sets(readers[0]), paper_table))
     table_csv = out_dir / "table.csv"
-    pd.DataFrame([{key: cell.value for key, cell in row.items()} for row in rows]).to_csv(table_csv, index=False)
+    _csv_frame(rows).to_csv(table_csv, index=False)
     table_md = out_dir / "table.md"
-    table_md.write_text(_markdown(rows, problems, paper_table))
+    table_md.write_text(_markdown(rows, mrmc, problems, paper_table))
     results = out_dir / "results.json"
-    results.write_text(json.dumps(_results(readers, problems, paper, inputs), indent=2) + "\n")
+    results.write_text(json.dumps(_results(readers, mrmc, problems, paper, inputs), indent=2) + "\n")
     plots = [_plot_roc(reader, out_dir / f"roc_{index + 1}_{_slug(reader.reader)}.png")
              for index, reader in enumerate(readers)]
     return [table_md, table_csv, results, *plots]
 
 
-def set_title(rated: RatedSet) -> str:
+def _csv_frame(rows: list[dict[str, _Cell]]) -> pd.DataFrame:
+    """table.csv's rows; columns of whole numbers stay whole where a row leaves them empty."""
+    values = [{key: cell.value for key, cell in row.items()} for row in rows]
+    frame = pd.DataFrame(values)
+    for column in frame:
+        present = [row[column] for row in values if row.get(column) is not None]
+        if present and all(isinstance(value, int) and not isinstance(value, bool) for value in present):
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def set_title(rated: RatedSet | MrmcSet) -> str:
     return SET_TITLES["detection"] + f", step {rated.step}" if rated.step is not None else SET_TITLES[rated.name]
 
 
@@ -90,14 +110,16 @@ def _table_row(index: int, reader: ReaderResult, paper_table: PaperTable | None)
     row["images"] = _Cell(reader.cases, str(reader.cases), "images")
     for name in ("original", "modified"):
         paper_value = getattr(paper_reader, name) if paper_reader else None
-        row.update(_auc_cells(reader.sets[name], paper_value, paper_table))
+        row.update(_rated_set_cells(reader.sets[name], paper_value, paper_table))
     comparison, result = reader.comparison, reader.comparison.result
     test = f"paired, {comparison.cases} sources" if comparison.paired else f"unpaired, {comparison.cases} images"
     row.update({
         "original_vs_modified_test": _Cell("paired" if comparison.paired else "unpaired",
-                                           f"z = {_fmt(result.z)}, p = {_fmt_p(result.p_value)} ({test})",
-                                           "original vs modified (DeLong)"),
+                                           f"{result.auc_1:.2f} vs {result.auc_2:.2f}: z = {_fmt(result.z)}, "
+                                           f"{_fmt_p_is(result.p_value)} (DeLong, {test})", TEST_HEADER),
         "original_vs_modified_cases": _Cell(comparison.cases, "", ""),
+        "original_vs_modified_auc_original": _Cell(_round(result.auc_1), "", ""),
+        "original_vs_modified_auc_modified": _Cell(_round(result.auc_2), "", ""),
         "original_vs_modified_z": _Cell(_round(result.z), "", ""),
         "original_vs_modified_p": _Cell(_round(result.p_value), "", ""),
         "original_vs_modified_diff_ci_low": _Cell(_round(result.diff_ci_low), "", ""),
@@ -106,8 +128,49 @@ def _table_row(index: int, reader: ReaderResult, paper_table: PaperTable | None)
     detection_sets = _table_detection_sets(reader)
     for column, rated in enumerate(detection_sets):
         paper_value = _paper_detection(paper_reader, paper_table, column, len(detection_sets))
-        row.update(_auc_cells(rated, paper_value, paper_table))
+        row.update(_rated_set_cells(rated, paper_value, paper_table))
     return row
+
+
+def _mrmc_row(mrmc: MrmcAnalysis, detection_sets: list[RatedSet], paper_table: PaperTable | None) -> dict[str, _Cell]:
+    """The "all readers (MRMC)" row: the reader rows' columns, filled from the MRMC analysis."""
+    row = {"reader": _Cell(MRMC_READER, MRMC_READER, "reader")}
+    if paper_table:
+        row["paper_reader"] = _Cell(None, "—", "paper reader")
+    row["images"] = _Cell(mrmc.images, str(mrmc.images), "images")
+    for name in ("original", "modified"):
+        if name in mrmc.sets:
+            row.update(_mrmc_set_cells(mrmc.sets[name], paper_table))
+    row.update(_mrmc_comparison_cells(mrmc))
+    for rated in detection_sets:
+        if rated.name in mrmc.sets:
+            row.update(_mrmc_set_cells(mrmc.sets[rated.name], paper_table))
+    return row
+
+
+def _mrmc_comparison_cells(mrmc: MrmcAnalysis) -> dict[str, _Cell]:
+    """The originals-vs-modified cells of the MRMC row: random-reader F test, and fixed-reader p and CI."""
+    if mrmc.comparison is None:
+        return {"original_vs_modified_test": _Cell(None, "— (too few sources shown both ways)", TEST_HEADER)}
+    sources, result = mrmc.comparison.sources, mrmc.comparison.result
+    original, modified = result.mean_auc
+    return {
+        "original_vs_modified_test": _Cell("OR-Hillis", f"{original:.2f} vs {modified:.2f}: F(1, "
+                                           f"{result.df_denominator:.1f}) = {_fmt(result.f_stat)}, "
+                                           f"{_fmt_p_is(result.p_value)} (OR, random readers, {sources} sources)",
+                                           TEST_HEADER),
+        "original_vs_modified_cases": _Cell(sources, "", ""),
+        "original_vs_modified_auc_original": _Cell(_round(float(original)), "", ""),
+        "original_vs_modified_auc_modified": _Cell(_round(float(modified)), "", ""),
+        "original_vs_modified_p": _Cell(_round(result.p_value), "", ""),
+        "original_vs_modified_diff_ci_low": _Cell(_round(result.diff_ci_low), "", ""),
+        "original_vs_modified_diff_ci_high": _Cell(_round(result.diff_ci_high), "", ""),
+        "original_vs_modified_f": _Cell(_round(result.f_stat), "", ""),
+        "original_vs_modified_df": _Cell(_round(result.df_denominator), "", ""),
+        "original_vs_modified_fixed_readers_p": _Cell(_round(result.fixed_readers_p_value), "", ""),
+        "original_vs_modified_fixed_readers_diff_ci_low": _Cell(_round(result.fixed_readers_ci_low), "", ""),
+        "original_vs_modified_fixed_readers_diff_ci_high": _Cell(_round(result.fixed_readers_ci_high), "", ""),
+    }
 
 
 def _table_detection_sets(reader: ReaderResult) -> list[RatedSet]:
@@ -116,20 +179,41 @@ def _table_detection_sets(reader: ReaderResult) -> list[RatedSet]:
     return per_step or [reader.sets["detection"]]
 
 
-def _auc_cells(rated: RatedSet, paper_value, paper_table: PaperTable | None) -> dict[str, _Cell]:
-    auc = rated.auc
-    cells = {f"{rated.name}_auc": _Cell(_round(auc.auc), f"{auc.auc:.2f} ({auc.ci_low:.2f}–{auc.ci_high:.2f})",
-                                        f"AUC {set_title(rated)} (95 % CI)"),
-             f"{rated.name}_ci_low": _Cell(_round(auc.ci_low), "", ""),
-             f"{rated.name}_ci_high": _Cell(_round(auc.ci_high), "", "")}
-    if rated.chance is not None:
-        cells[f"{rated.name}_z_vs_chance"] = _Cell(_round(rated.chance.z), "", "")
-        cells[f"{rated.name}_p_vs_chance"] = _Cell(_round(rated.chance.p_value), _fmt_p(rated.chance.p_value),
-                                                   "p vs 0.5")
-    if paper_table:
-        text = paper_value if isinstance(paper_value, str) else "—" if paper_value is None else f"{paper_value:.2f}"
-        cells[f"{rated.name}_paper"] = _Cell(paper_value, text, "paper")
-    return cells
+def _rated_set_cells(rated: RatedSet, paper_value, paper_table: PaperTable | None) -> dict[str, _Cell]:
+    """One reader's AUC cells of a rated set (DeLong CI; z and p vs 0.5 for detection)."""
+    auc, chance = rated.auc, rated.chance
+    cells = _auc_cells(rated, auc.auc, auc.ci_low, auc.ci_high)
+    if chance is not None:
+        cells.update(_chance_cells(rated.name, chance.z, chance.p_value))
+    return cells | _paper_cells(rated.name, paper_value, paper_table)
+
+
+def _mrmc_set_cells(mrmc_set: MrmcSet, paper_table: PaperTable | None) -> dict[str, _Cell]:
+    """The MRMC row's AUC cells of a rated set (random-reader CI; p vs 0.5 from a t test for detection)."""
+    result = mrmc_set.result
+    cells = _auc_cells(mrmc_set, result.auc, result.ci_low, result.ci_high)
+    if mrmc_set.p_vs_chance is not None:
+        cells.update(_chance_cells(mrmc_set.name, None, mrmc_set.p_vs_chance))
+    return cells | _paper_cells(mrmc_set.name, None, paper_table)
+
+
+def _auc_cells(rated: RatedSet | MrmcSet, auc: float, ci_low: float, ci_high: float) -> dict[str, _Cell]:
+    return {f"{rated.name}_auc": _Cell(_round(auc), f"{auc:.2f} ({ci_low:.2f}–{ci_high:.2f})",
+                                       f"AUC {set_title(rated)} (95 % CI)"),
+            f"{rated.name}_ci_low": _Cell(_round(ci_low), "", ""),
+            f"{rated.name}_ci_high": _Cell(_round(ci_high), "", "")}
+
+
+def _chance_cells(name: str, z: float | None, p_value: float) -> dict[str, _Cell]:
+    return {f"{name}_z_vs_chance": _Cell(None if z is None else _round(z), "", ""),
+            f"{name}_p_vs_chance": _Cell(_round(p_value), _fmt_p(p_value), "p vs 0.5")}
+
+
+def _paper_cells(name: str, paper_value, paper_table: PaperTable | None) -> dict[str, _Cell]:
+    if not paper_table:
+        return {}
+    text = paper_value if isinstance(paper_value, str) else "—" if paper_value is None else f"{paper_value:.2f}"
+    return {f"{name}_paper": _Cell(paper_value, text, "paper")}
 
 
 def _paper_detection(paper_reader: PaperReader | None, paper_table: PaperTable | None, column: int, columns: int):
@@ -143,7 +227,8 @@ def _paper_detection(paper_reader: PaperReader | None, paper_table: PaperTable |
                                                                       paper_table.detection_columns))
 
 
-def _markdown(rows: list[dict[str, _Cell]], problems: list[Problem], paper_table: PaperTable | None) -> str:
+def _markdown(rows: list[dict[str, _Cell]], mrmc: MrmcAnalysis | None, problems: list[Problem],
+              paper_table: PaperTable | None) -> str:
     columns = list(dict.fromkeys(key for row in rows for key, cell in row.items() if cell.header))
     headers = {key: cell.header for row in rows for key, cell in row.items()}
     lines = ["# Reader study: per-reader AUCs", "",
@@ -153,8 +238,11 @@ def _markdown(rows: list[dict[str, _Cell]], problems: list[Problem], paper_table
     lines += ["", "AUCs with 95 % DeLong CIs. Malignancy is scored against the true label of the image's source "
               "(for modified images too); detection against modified yes/no, with p from a two-sided test of "
               "AUC = 0.5. Original vs modified: DeLong test of the two malignancy AUCs, paired over sources "
-              "shown both original and modified when there are enough of them (the z, p and AUCs of that test "
-              "are in table.csv and results.json)."]
+              "shown both original and modified when there are enough of them (ratings averaged per source), "
+              "else unpaired over all images. Its cell gives the two AUCs that test compares: over the paired "
+              "sources they can differ from the AUC columns, which use all images."]
+    if mrmc is not None:
+        lines += ["", *_mrmc_notes(mrmc)]
     if paper_table:
         lines += ["", f"Paper values: {paper_table.title}. Study reader i (the order of --responses) is set beside "
                   "paper reader i; they are different people, so compare the pattern, not the reader."]
@@ -164,7 +252,28 @@ def _markdown(rows: list[dict[str, _Cell]], problems: list[Problem], paper_table
     return "\n".join(lines) + "\n"
 
 
-def _results(readers: list[ReaderResult], problems: list[Problem], paper: str | None, inputs: dict) -> dict:
+def _mrmc_notes(mrmc: MrmcAnalysis) -> list[str]:
+    """table.md's paragraphs on the MRMC row and the MRMC originals-vs-modified comparison."""
+    lines = [f"{MRMC_READER}: the {len(mrmc.readers)} readers together, {MRMC_METHOD} (Obuchowski & Rockette "
+             "1995; Hillis 2007; Hillis, Berbaum & Metz 2008), random readers and random cases: the "
+             f"readers' mean AUC over the {mrmc.images} images every reader rated, with its 95 % CI (Hillis' "
+             "single-modality df); for detection, p of a t test of AUC = 0.5 on the same df."]
+    if mrmc.comparison is None:
+        return lines + ["", "Originals vs modified across readers: not analysed, because fewer than 2 healthy "
+                            "and 2 cancer sources were shown both original and modified to every reader."]
+    result, sources = mrmc.comparison.result, mrmc.comparison.sources
+    original, modified = result.single
+    return lines + ["", f"Originals vs modified across readers, over the {sources} sources every reader saw both "
+                        f"ways: mean malignancy AUC {_fmt_ci(original)} on originals vs {_fmt_ci(modified)} on "
+                        f"modified images; difference {result.diff:.3f} (95 % CI {result.diff_ci_low:.3f} to "
+                        f"{result.diff_ci_high:.3f}), F(1, {result.df_denominator:.1f}) = {_fmt(result.f_stat)}, "
+                        f"{_fmt_p_is(result.p_value)}. For these readers only (readers fixed, cases random): "
+                        f"95 % CI {result.fixed_readers_ci_low:.3f} to {result.fixed_readers_ci_high:.3f}, "
+                        f"{_fmt_p_is(result.fixed_readers_p_value)}."]
+
+
+def _results(readers: list[ReaderResult], mrmc: MrmcAnalysis | None, problems: list[Problem], paper: str | None,
+             inputs: dict) -> dict:
     """Every number of the analysis, JSON-ready (non-finite z as the strings 'inf' / '-inf')."""
     def reader_json(index: int, reader: ReaderResult) -> dict:
         sets = {}
@@ -180,8 +289,32 @@ def _results(readers: list[ReaderResult], problems: list[Problem], paper: str | 
                                          **comparison.result._asdict()}}
 
     document = {"inputs": inputs, "paper": paper, "problems": len(problems),
-                "readers": [reader_json(index, reader) for index, reader in enumerate(readers)]}
+                "readers": [reader_json(index, reader) for index, reader in enumerate(readers)],
+                "mrmc": _mrmc_json(mrmc)}
     return _finite_or_text(document)
+
+
+def _mrmc_json(mrmc: MrmcAnalysis | None) -> dict | None:
+    """The MRMC analysis, JSON-ready: per set its single-modality result, and the comparison."""
+    if mrmc is None:
+        return None
+    sets = {name: {"step": entry.step, "cases": entry.cases, "positives": entry.positives,
+                   "negatives": entry.cases - entry.positives, **asdict(entry.result),
+                   "p_vs_chance": entry.p_vs_chance} for name, entry in mrmc.sets.items()}
+    comparison = None
+    if mrmc.comparison is not None:
+        comparison = {"sources": mrmc.comparison.sources, **_mrmc_result_json(mrmc.comparison.result)}
+    return {"method": MRMC_METHOD, "readers": list(mrmc.readers), "images": mrmc.images, "sets": sets,
+            "original_vs_modified": comparison}
+
+
+def _mrmc_result_json(result: MrmcResult) -> dict:
+    """An original (modality 0) vs modified (modality 1) MrmcResult with its arrays keyed by modality."""
+    modalities = ("original", "modified")
+    entry = {key: value for key, value in vars(result).items() if key not in ("reader_auc", "mean_auc", "single")}
+    return {"reader_auc": {name: aucs.tolist() for name, aucs in zip(modalities, result.reader_auc)},
+            "mean_auc": dict(zip(modalities, result.mean_auc.tolist())), **entry,
+            "single": {name: asdict(single) for name, single in zip(modalities, result.single)}}
 
 
 def _finite_or_text(value):
@@ -226,5 +359,15 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}" if math.isfinite(value) else ("∞" if value > 0 else "−∞")
 
 
+def _fmt_ci(result) -> str:
+    """'0.85 (95 % CI 0.78–0.92)' of anything with auc, ci_low and ci_high."""
+    return f"{result.auc:.2f} (95 % CI {result.ci_low:.2f}–{result.ci_high:.2f})"
+
+
 def _fmt_p(p_value: float) -> str:
     return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def _fmt_p_is(p_value: float) -> str:
+    """'p = 0.042' or 'p < 0.001'."""
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"

@@ -11,7 +11,7 @@ DeLong's variance comes from the structural components
 whose means are the AUC: Var = S10 / n_pos + S01 / n_neg with S10, S01 their sample covariances
 (over scores when several scores share the cases). The variance needs at least 2 cases per class.
 It is 0 when the AUC is exactly 0 or 1, so tests there give |z| = inf and p = 0: with few cases,
-read such results with care.
+read such results with care. `auc_score_ci` gives an interval that stays valid there.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.stats import norm, rankdata
 
 MIN_PER_CLASS = 2  # DeLong's sample covariances need two cases per class
@@ -85,6 +86,47 @@ def auc_vs_chance(y_true, scores) -> ChanceResult:
     return ChanceResult(result.auc, z, p_value)
 
 
+def auc_score_ci(y_true, scores, alpha: float = 0.05) -> AucResult:
+    """AUC of `scores` with Newcombe's score-type (1 − alpha) interval (Newcombe 2006, method 5).
+
+    The interval holds every θ with |AUC − θ| <= z·sqrt(V(θ)), V the Hanley–McNeil variance at θ
+    with both class sizes replaced by their mean: V(θ) = θ(1 − θ)[1 + N*((1 − θ)/(2 − θ) + θ/(1 + θ))]
+    / (n_pos·n_neg), N* = (n_pos + n_neg)/2 − 1. Unlike DeLong's it stays wide at AUC = 0 or 1,
+    where no case is misranked but a few cases cannot show the AUC is exactly 1. `variance` is V(AUC).
+    Cases are taken as independent.
+    """
+    positives = _labels(y_true, min_per_class=1)
+    auc = float(_aucs(positives, _score_matrix(positives, {"scores": scores}))[0])
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    mean_size, z = (n_pos + n_neg) / 2.0 - 1.0, _critical_z(alpha)
+
+    def variance(theta: float) -> float:
+        spread = 1.0 + mean_size * ((1.0 - theta) / (2.0 - theta) + theta / (1.0 + theta))
+        return theta * (1.0 - theta) * spread / (n_pos * n_neg)
+
+    def excess(theta: float) -> float:
+        """> 0 outside the interval, <= 0 inside."""
+        return abs(auc - theta) - z * float(np.sqrt(variance(theta)))
+
+    step = 0.0 if excess(auc) < 0 else 1e-9  # at AUC 0 or 1 (excess 0) search from just beside it
+    low = 0.0 if excess(0.0) <= 0 else brentq(excess, 0.0, auc - step)
+    high = 1.0 if excess(1.0) <= 0 else brentq(excess, auc + step, 1.0)
+    return AucResult(auc, variance(auc), low, high)
+
+
+def structural_components(positives: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's structural components of scores `matrix` (k, n) for the boolean mask `positives` (n,).
+
+    Returns v10, shape (k, n_pos): each positive's share of negatives ranked below it (ties ½), and
+    v01, shape (k, n_neg): each negative's share of positives ranked above it. Both average to the AUCs.
+    """
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    all_ranks = rankdata(matrix, axis=1)
+    v10 = (all_ranks[:, positives] - rankdata(matrix[:, positives], axis=1)) / n_neg
+    v01 = 1.0 - (all_ranks[:, ~positives] - rankdata(matrix[:, ~positives], axis=1)) / n_pos
+    return v10, v01
+
+
 def roc_points(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
     """Empirical ROC curve: (fpr, tpr), each shape (k + 2,), from (0, 0) to (1, 1).
 
@@ -141,12 +183,14 @@ def _score_matrix(positives: np.ndarray, named_scores: dict) -> np.ndarray:
 
 def _delong(positives: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """AUCs, shape (k,), and their DeLong covariance, shape (k, k), for scores `matrix` (k, n)."""
-    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
-    all_ranks = rankdata(matrix, axis=1)
-    v10 = (all_ranks[:, positives] - rankdata(matrix[:, positives], axis=1)) / n_neg
-    v01 = 1.0 - (all_ranks[:, ~positives] - rankdata(matrix[:, ~positives], axis=1)) / n_pos
-    covariance = np.atleast_2d(np.cov(v10)) / n_pos + np.atleast_2d(np.cov(v01)) / n_neg
+    v10, v01 = structural_components(positives, matrix)
+    covariance = np.atleast_2d(np.cov(v10)) / v10.shape[1] + np.atleast_2d(np.cov(v01)) / v01.shape[1]
     return v10.mean(axis=1), covariance
+
+
+def _aucs(positives: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """AUCs, shape (k,), of scores `matrix` (k, n); needs only one case per class."""
+    return structural_components(positives, matrix)[0].mean(axis=1)
 
 
 def _difference(auc_1: float, auc_2: float, variance: float, scale: float, alpha: float) -> DelongResult:

@@ -3,7 +3,8 @@
 The kit folder holds two parts:
 
     reader/   what readers get: reading.html, responses_template.csv, images/<id>.png
-    key/      what they must not see: answer_key.csv (see study_files.py), study.json (how it was built)
+    key/      what they must not see: answer_key.csv (see study_files.py), study.json (how it was built,
+              and the page's settings: lock_ratings)
 
 The layout (which sources, pairs and alone images; see study_design.py) comes from the seed alone.
 Every image is written the same way whether original or modified: channel 0, min–max scaled to
@@ -36,11 +37,13 @@ AUGMENTED_COPY = re.compile(r"#aug\d+$")  # prepare's augmented copies are not s
 
 
 def build_study(run_dir, layout: str, input_path, out_dir, seed: int, step: int | None = None,
-                split: str = "eval", cases: int | None = None, batch_size: int = 4) -> dict:
+                split: str = "eval", cases: int | None = None, batch_size: int = 4,
+                lock_ratings: bool = False) -> dict:
     """Write the kit into `out_dir` (new or empty); returns what study.json records.
 
     `input_path`: a prepared dataset (both domains of its `split`) or a folder with healthy/ and
-    cancer/ subfolders of raw images. `step`: the checkpoint (default: the latest).
+    cancer/ subfolders of raw images. `step`: the checkpoint (default: the latest). `lock_ratings`:
+    the reading page keeps readers from changing a screen's ratings once they leave it.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -66,11 +69,11 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, step: int 
     write_responses_template(ids, reader_dir / "responses_template.csv")
     screens = [[{"id": shown.id, "src": f"images/{shown.id}.png"} for shown in screen] for screen in design.screens()]
     kit = hashlib.sha256(",".join(ids).encode()).hexdigest()[:12]
-    write_reading_page(reader_dir / "reading.html", "Reader study", kit, screens)
+    write_reading_page(reader_dir / "reading.html", "Reader study", kit, screens, lock_ratings)
     _write_answer_key(key_dir / "answer_key.csv", design, step)
     record = {"run": str(Path(run_dir).resolve()), "step": step, "layout": layout, "cases_per_label": cases,
               "seed": seed, "input": str(Path(input_path).resolve()), "split": split, "kit": kit,
-              "images": len(ids), "screens": len(screens),
+              "lock_ratings": lock_ratings, "images": len(ids), "screens": len(screens),
               "modified": sum(shown.modified for shown in design.images)}
     (key_dir / "study.json").write_text(json.dumps(record, indent=2) + "\n")
     return record

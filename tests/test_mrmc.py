@@ -1,0 +1,213 @@
+"""MRMC ROC analysis (Obuchowski–Rockette, Hillis df) against published output on the Van Dyke data.
+
+Validation (tests/fixtures/vandyke.csv, 2 modalities × 5 readers × 114 cases):
+- jackknife covariance: OR-DBM MRMC 2.51 (Schartz, Hillis, Pesce & Berbaum, University of Iowa),
+  "TRAPEZOIDAL AREA ANALYSIS" of VanDyke.lrc with jackknifing, as saved in the RJafroc repository
+  (github.com/dpc10ster/RJafroc, inst/IowaResults/VanDyke.txt, commit 6c96b923);
+- DeLong covariance: MRMCaov (Smith & Hillis), `summary(mrmc(empirical_auc(truth, rating), treatment,
+  reader, case, data = VanDyke, cov = DeLong))` as printed in its JSS manuscript
+  (github.com/brian-j-smith/MRMCaov, docs/jss/MRMCaov.tex, commit f1c63dc4).
+Each figure is checked to the precision the program printed (half a unit of its last digit).
+"""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import t
+from sklearn.metrics import roc_auc_score
+
+from cyclegan.analysis.mrmc import mrmc_roc, mrmc_single, or_covariances, reader_aucs, single_p_value
+
+FIXTURE = Path(__file__).parent / "fixtures" / "vandyke.csv"
+
+
+def _printed(value: str) -> dict:
+    """pytest.approx keyword for a number printed as `value`: half a unit of its last digit."""
+    decimals = len(value.split(".")[1])
+    return {"expected": float(value), "abs": 0.5 * 10.0 ** -decimals}
+
+
+def _close(actual: float, value: str) -> bool:
+    printed = _printed(value)
+    return actual == pytest.approx(printed["expected"], abs=printed["abs"])
+
+
+@pytest.fixture(scope="module")
+def vandyke():
+    """Scores (2 modalities, 5 readers, 114 cases) and truth (114,) of the Van Dyke study."""
+    table = pd.read_csv(FIXTURE, comment="#")
+    scores = np.stack([table[[f"t{modality}_r{reader}" for reader in range(1, 6)]].to_numpy(float).T
+                       for modality in (1, 2)])
+    return scores, table["truth"].to_numpy()
+
+
+def test_fixture_holds_the_published_study(vandyke):
+    scores, truth = vandyke
+    assert scores.shape == (2, 5, 114) and (truth == 0).sum() == 69 and (truth == 1).sum() == 45
+    assert set(np.unique(scores)) == {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_reader_aucs_match_or_dbm_mrmc(vandyke):
+    published = [["0.91964573", "0.85877617", "0.90386473", "0.97310789", "0.82979066"],
+                 ["0.94782609", "0.90531401", "0.92173913", "0.99935588", "0.92995169"]]
+    result = mrmc_roc(*vandyke)
+    for modality, row in enumerate(published):
+        for reader, value in enumerate(row):
+            assert _close(result.reader_auc[modality, reader], value), (modality, reader)
+    assert _close(result.mean_auc[0], "0.89703704") and _close(result.mean_auc[1], "0.94083736")
+    assert _close(result.diff, "-0.04380032")
+
+
+def test_jackknife_matches_or_dbm_mrmc(vandyke):
+    result = mrmc_roc(*vandyke, covariance="jackknife")
+    # Variance component and error-covariance estimates
+    for name, value in (("var_error", "0.00080229"), ("cov1", "0.00034661"), ("cov2", "0.00034407"),
+                        ("cov3", "0.00023903")):
+        assert _close(getattr(result, name), value), name
+    # Analysis 1 (random readers and random cases), a) and b)
+    assert _close(result.f_stat, "4.46") and _close(result.df_denominator, "15.26")
+    assert _close(result.p_value, "0.0517")
+    assert _close(result.diff_se ** 2 * 5 / 2, "0.00107626")  # the F test's error term, MS(T*R) + r(Cov2 - Cov3)
+    assert _close(result.diff_se, "0.02075")
+    assert _close(result.diff_ci_low, "-0.08796") and _close(result.diff_ci_high, "0.00036")
+    # c) single-treatment CIs
+    for single, (se, df, low, high) in zip(result.single, (("0.03317360", "12.74", "0.82522360", "0.96885048"),
+                                                           ("0.02156637", "12.71", "0.89413783", "0.98753689"))):
+        assert _close(single.se, se) and _close(single.df, df)
+        assert _close(single.ci_low, low) and _close(single.ci_high, high)
+    # Analysis 2 (fixed readers and random cases), a) and b)
+    assert _close(result.fixed_readers_p_value, "0.0193")
+    assert _close(result.fixed_readers_ci_low, "-0.08049") and _close(result.fixed_readers_ci_high, "-0.00711")
+
+
+def test_jackknife_covariance_entries_match_or_dbm_mrmc(vandyke):
+    scores, truth = vandyke
+    _, covariance = reader_aucs(scores, truth.astype(bool), "jackknife")
+    cov2_per_treatment = [covariance[t, :, t, :][~np.eye(5, dtype=bool)].mean() for t in (0, 1)]
+    assert _close(cov2_per_treatment[0], "0.00048396") and _close(cov2_per_treatment[1], "0.00020419")
+    # Analysis 2 d): each reader's Var(Error) (mean over treatments) and Cov1 (between treatments)
+    published = [("0.00069890", "0.00037347"), ("0.00110605", "0.00076016"), ("0.00084234", "0.00035532"),
+                 ("0.00015058", "0.00000108"), ("0.00121357", "0.00024304")]
+    for reader, (var_error, cov1) in enumerate(published):
+        assert _close((covariance[0, reader, 0, reader] + covariance[1, reader, 1, reader]) / 2, var_error)
+        assert _close(covariance[0, reader, 1, reader], cov1)
+
+
+def test_delong_matches_mrmcaov(vandyke):
+    result = mrmc_roc(*vandyke, covariance="delong")
+    for name, value in (("var_error", "0.0007921325"), ("cov1", "0.0003420090"), ("cov2", "0.0003395265"),
+                        ("cov3", "0.0002358497"), ("f_stat", "4.484854"), ("df_denominator", "15.06611"),
+                        ("p_value", "0.05123303"), ("diff_se", "0.0206825"), ("diff_ci_low", "-0.0878671960"),
+                        ("diff_ci_high", "0.0002665519")):
+        assert _close(getattr(result, name), value), name
+    for single, (se, df, low, high) in zip(result.single, (("0.03307642", "12.59597", "0.8253461", "0.9687280"),
+                                                           ("0.02150464", "12.56530", "0.8942155", "0.9874592"))):
+        assert _close(single.se, se) and _close(single.df, df)
+        assert _close(single.ci_low, low) and _close(single.ci_high, high)
+
+
+def _small_study(seed=0, modalities=2, readers=3, cases=24):
+    """Ordinal 1–5 ratings with reader and modality effects, shape (modalities, readers, cases)."""
+    rng = np.random.default_rng(seed)
+    truth = np.r_[np.zeros(cases // 2, int), np.ones(cases - cases // 2, int)]
+    latent = truth * 1.2 + rng.normal(size=cases)
+    noise = rng.normal(scale=0.8, size=(modalities, readers, cases))
+    return np.digitize(latent + noise, [-0.5, 0.3, 1.0, 1.8]) + 1.0, truth
+
+
+def test_jackknife_equals_leaving_each_case_out():
+    scores, truth = _small_study()
+    _, covariance = reader_aucs(scores, truth.astype(bool), "jackknife")
+    flat = scores.reshape(-1, scores.shape[-1])
+    left_out = np.array([[roc_auc_score(np.delete(truth, case), np.delete(row, case)) for case in range(truth.size)]
+                         for row in flat])
+    centred = left_out - left_out.mean(axis=1, keepdims=True)
+    expected = (truth.size - 1) / truth.size * centred @ centred.T
+    assert covariance.reshape(flat.shape[0], -1) == pytest.approx(expected, abs=1e-14)
+
+
+def test_delong_covariance_equals_the_kernel_definition():
+    scores, truth = _small_study(seed=1)
+    _, covariance = reader_aucs(scores, truth.astype(bool), "delong")
+    positives = truth.astype(bool)
+    v10, v01 = [], []
+    for row in scores.reshape(-1, truth.size):
+        kernel = (row[positives][:, None] > row[~positives][None, :]) + 0.5 * (
+            row[positives][:, None] == row[~positives][None, :])
+        v10.append(kernel.mean(axis=1))
+        v01.append(kernel.mean(axis=0))
+    expected = np.cov(v10) / positives.sum() + np.cov(v01) / (~positives).sum()
+    assert covariance.reshape(expected.shape) == pytest.approx(expected, abs=1e-14)
+
+
+def test_or_covariances_average_each_kind_of_pair():
+    covariance = np.arange(4 * 4, dtype=float).reshape(4, 4)
+    covariance = (covariance + covariance.T).reshape(2, 2, 2, 2)  # (modality, reader) × (modality, reader)
+    var_error, cov1, cov2, cov3 = or_covariances(covariance)
+    flat = covariance.reshape(4, 4)  # order (m0 r0, m0 r1, m1 r0, m1 r1)
+    assert var_error == np.mean(np.diag(flat))
+    assert cov1 == np.mean([flat[0, 2], flat[2, 0], flat[1, 3], flat[3, 1]])
+    assert cov2 == np.mean([flat[0, 1], flat[1, 0], flat[2, 3], flat[3, 2]])
+    assert cov3 == np.mean([flat[0, 3], flat[3, 0], flat[1, 2], flat[2, 1]])
+
+
+def test_single_modality_equals_the_comparisons_entry(vandyke):
+    scores, truth = vandyke
+    for covariance in ("jackknife", "delong"):
+        single = mrmc_single(scores[1], truth, covariance=covariance)
+        assert single == mrmc_roc(scores, truth, covariance=covariance).single[1]
+
+
+def test_single_p_value_uses_t_on_hillis_df():
+    scores, truth = _small_study(seed=2)
+    single = mrmc_single(scores[0], truth)
+    expected = 2 * t.sf(abs(single.auc - 0.5) / single.se, single.df)
+    assert single_p_value(single) == pytest.approx(expected, rel=1e-12)
+
+
+def test_readers_that_agree_perfectly_give_finite_answers():
+    truth = np.r_[np.zeros(5, int), np.ones(5, int)]
+    scores = np.broadcast_to(truth + 1.0, (2, 3, 10))
+    result = mrmc_roc(scores, truth)
+    assert result.diff == 0.0 and result.f_stat == 0.0 and result.p_value == 1.0
+    assert result.fixed_readers_p_value == 1.0
+    assert (result.single[0].auc, result.single[0].ci_low, result.single[0].ci_high) == (1.0, 1.0, 1.0)
+    assert single_p_value(result.single[0]) == 0.0
+
+
+def test_result_is_frozen(vandyke):
+    result = mrmc_roc(*vandyke)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.p_value = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        result.reader_auc[0, 0] = 0.0
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s, y: (s, np.where(y == 1, 2, 0)), "truth must hold only 0 and 1, found 2"),
+    (lambda s, y: (s, np.where(y == 1, "yes", "no")), "truth must hold only 0 and 1, found no, yes"),
+    (lambda s, y: (s, np.zeros_like(y)), "only one class"),
+    (lambda s, y: (s[..., :69], y[:69]), "only one class"),
+    (lambda s, y: (s[..., :70], y[:70]), "at least 2 of each class"),
+    (lambda s, y: (s, y[:-1]), r"truth must have shape \(114,\)"),
+    (lambda s, y: (s[0], y), r"shape \(modalities, readers, cases\)"),
+    (lambda s, y: (np.where(np.arange(114) == 7, np.nan, s), y), r"NaN rating\(s\), the first at .* = \(0, 0, 7\)"),
+    (lambda s, y: (s[:, :1], y), "at least 2 readers, got 1"),
+    (lambda s, y: (s[:1], y), "use mrmc_single"),
+])
+def test_bad_input_is_a_clear_error(vandyke, change, message):
+    scores, truth = change(*vandyke)
+    with pytest.raises(ValueError, match=message):
+        mrmc_roc(scores, truth)
+
+
+def test_bad_options_are_errors(vandyke):
+    with pytest.raises(ValueError, match="covariance must be one of jackknife, delong"):
+        mrmc_roc(*vandyke, covariance="bootstrap")
+    with pytest.raises(ValueError, match="alpha must be between 0 and 1"):
+        mrmc_roc(*vandyke, alpha=5)
+    with pytest.raises(ValueError, match=r"shape \(readers, cases\)"):
+        mrmc_single(vandyke[0], vandyke[1])

@@ -10,6 +10,10 @@ import json
 import os
 import sys
 
+from cyclegan.data.labels import BCDR_RULES, LABEL_RULES, MASK_RULES
+from cyclegan.data.preprocess import RESIZE_MODES
+from cyclegan.data.recipes import RECIPES
+
 EXIT_BAD_INPUT = 2
 EXIT_NON_FINITE = 3
 
@@ -68,19 +72,34 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="preprocess raw images into TFRecord shards + manifest.json")
     prepare.add_argument("--source", dest="sources", action="append", required=True, metavar="KIND:PATH",
                          help="raw data to read (repeatable, kinds mixed freely); KIND: inbreast, bcdr, cbis, folder")
-    prepare.add_argument("--size", type=_training_size, required=True, help="HEIGHTxWIDTH, multiples of 4 (e.g. 256x256)")
+    prepare.add_argument("--recipe", choices=tuple(RECIPES),
+                         help="all settings as an original made its data: exp1 (its code: CC only, Mass = X, any "
+                              "BCDR outline, 9 copies, no eval split, stretched to 256x256), exp1-paper (the same "
+                              "with CC and MLO, as the paper's text says), exp2 (its code: 512x408, birads4, BCDR "
+                              "last outline, synthetic masks); flags given as well override it")
+    prepare.add_argument("--size", type=_training_size,
+                         help="HEIGHTxWIDTH, multiples of 4 (e.g. 256x256); required without --recipe")
     prepare.add_argument("--out", help="output folder, e.g. data/prepared/NAME (not needed with --dry-run)")
-    prepare.add_argument("--label-rule", default="birads4", choices=("birads4", "birads3", "mass"),
+    prepare.add_argument("--label-rule", choices=tuple(LABEL_RULES),
                          help="INbreast labels: birads4 (>= 4 cancer, 3 excluded; default), birads3 (>= 3 cancer), "
-                              "mass (has a mass)")
+                              "mass (has a mass: experiment 1's code)")
+    prepare.add_argument("--bcdr-rule", choices=tuple(BCDR_RULES),
+                         help="BCDR labels and masks from the outline rows: malignant (a Malign outline; default), "
+                              "last-outline (the last row decides: experiment 2's code), any-outline (any row: "
+                              "experiment 1's code)")
+    prepare.add_argument("--mask-rule", choices=tuple(MASK_RULES),
+                         help="synthetic (default, experiment 2's code): every image without a lesion annotation "
+                              "gets a synthetic blob in the breast; empty: healthy images get an empty mask")
+    prepare.add_argument("--resize", choices=RESIZE_MODES,
+                         help="fit (aspect kept, padded; default) or stretch (fills the frame, as experiment 1)")
     prepare.add_argument("--views", metavar="CC,MLO", help="keep only these views (default: all)")
     prepare.add_argument("--exclude", metavar="FILE", help="CSV with a Filename column of images to leave out")
-    prepare.add_argument("--augment-copies", type=int, default=0, metavar="N",
+    prepare.add_argument("--augment-copies", type=int, metavar="N",
                          help="augmented copies per image (rotation, scale, contrast; default 0)")
     prepare.add_argument("--split-by", default="image", choices=("image", "patient"),
                          help="image (original, default) or patient (no patient in both splits)")
-    prepare.add_argument("--eval-fraction", type=float, default=0.15, help="share of each domain held out (0.15)")
-    prepare.add_argument("--seed", type=int, default=42, help="split and augmentation seed (42)")
+    prepare.add_argument("--eval-fraction", type=float, help="share of each domain held out (default 0.15)")
+    prepare.add_argument("--seed", type=int, default=42, help="split, synthetic mask and augmentation seed (42)")
     prepare.add_argument("--workers", type=int, default=1, help="processes reading and preprocessing images (1)")
     prepare.add_argument("--dry-run", action="store_true", help="print counts and skipped files, write nothing")
     prepare.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -144,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--data", help="prepared dataset for the pipeline rate (default: a temporary phantom)")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
 
-    readout = commands.add_parser("readout", help="analyse a reader study: per-reader AUCs, DeLong tests")
+    readout = commands.add_parser("readout", help="analyse a reader study: per-reader AUCs and DeLong tests, "
+                                                  "all readers by MRMC (Obuchowski-Rockette-Hillis)")
     readout_commands = readout.add_subparsers(dest="readout_command", required=True)
     analyze = readout_commands.add_parser("analyze", help="answer key + responses -> table, ROC plots")
     analyze.add_argument("--key", required=True, help="the study's answer_key.csv")
@@ -159,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     study = commands.add_parser("study", help="build a blinded reader-study kit from a run")
     study_commands = study.add_subparsers(dest="study_command", required=True)
     study_build = study_commands.add_parser("build", help="reader/ (reading.html, images, template) + key/ "
-                                                          "(answer_key.csv)")
+                                                          "(answer_key.csv, study.json)")
     study_build.add_argument("--run", required=True, help="run directory")
     study_build.add_argument("--step", type=int, help="checkpoint step of the modifications (default: the latest)")
     study_build.add_argument("--layout", required=True, choices=("exp1", "exp2"),
@@ -173,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     study_build.add_argument("--cases", type=int, metavar="N",
                              help="source images per label, proportions kept (default: exp1 20, exp2 12)")
     study_build.add_argument("--batch-size", type=_positive_int, default=4)
+    study_build.add_argument("--lock-ratings", action="store_true",
+                             help="the reading page keeps readers from changing a screen's ratings once they leave "
+                                  "it (recorded in study.json)")
     return parser
 
 
@@ -192,13 +215,15 @@ def _prepare(args) -> int:
         raise ValueError("prepare needs --out FOLDER (or --dry-run)")
     manifest = prepare_dataset(
         args.sources, args.size, args.out, eval_fraction=args.eval_fraction, seed=args.seed,
-        overwrite=args.overwrite, progress=not args.no_progress, label_rule=args.label_rule, views=args.views,
+        overwrite=args.overwrite, progress=not args.no_progress, recipe=args.recipe, label_rule=args.label_rule,
+        bcdr_rule=args.bcdr_rule, mask_rule=args.mask_rule, resize=args.resize, views=args.views,
         exclude=args.exclude, augment_copies=args.augment_copies, split_by=args.split_by, workers=args.workers,
         dry_run=args.dry_run)
     per_source = {spec: {"images": account["images"], "skipped": account["skipped"]}
                   for spec, account in manifest["per_source"].items()}
-    summary = {"out": None if args.dry_run else args.out, "counts": manifest["counts"],
-               "original_counts": manifest["original_counts"], "per_source": per_source}
+    summary = {"out": None if args.dry_run else args.out, "size": manifest["size"], "counts": manifest["counts"],
+               "original_counts": manifest["original_counts"], "mask_origins": manifest["mask_origins"],
+               "per_source": per_source}
     summary["skipped"] = manifest["skipped"] if args.dry_run else len(manifest["skipped"])
     print(json.dumps(summary, indent=2))
     return 0
@@ -261,7 +286,8 @@ def _detect(args) -> int:
     rows = detect_run(args.run, args.data or run_data_dir(args.run), out, args.steps, args.split, args.folds,
                       args.max_images)
     for row in rows:
-        print(f"step {row['step']}: AUC {row['auc']:.3f} (95 % CI {row['ci_low']:.3f}–{row['ci_high']:.3f}), "
+        print(f"step {row['step']}: AUC {row['auc']:.3f} (95 % CI {row['ci_low']:.3f}–{row['ci_high']:.3f}, "
+              f"{row['ci_method']}), "
               f"{row['originals']} originals vs {row['modified']} modified, {row['folds']} folds")
     print(f"Wrote {out / 'detect.csv'} and {out / 'detect.png'}")
     return 0
@@ -311,7 +337,7 @@ def _study_build(args) -> int:
     from cyclegan.analysis.study import build_study
 
     record = build_study(args.run, args.layout, args.input, args.out, args.seed, step=args.step, split=args.split,
-                         cases=args.cases, batch_size=args.batch_size)
+                         cases=args.cases, batch_size=args.batch_size, lock_ratings=args.lock_ratings)
     print(f"Wrote {record['images']} images on {record['screens']} screens ({record['modified']} modified, "
           f"step {record['step']}): give readers {os.path.join(args.out, 'reader')}; keep "
           f"{os.path.join(args.out, 'key', 'answer_key.csv')} from them")

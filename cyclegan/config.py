@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cyclegan.data.recipes import PAIRINGS
+
 
 class ConfigError(ValueError):
     """A config file or override that cannot be used; the message says why."""
@@ -26,6 +28,7 @@ class DataConfig:
     width: int = 256  # pixels, multiple of 4
     include_masks: bool = False  # lesion mask travels as a second channel
     eval_images: int = 4  # fixed eval images per domain shown in TensorBoard panels
+    pairing: str = "independent"  # "independent" shuffles per domain | "exp1": experiment 1's fixed pairs
 
 
 @dataclass
@@ -122,6 +125,7 @@ class ExperimentConfig:
 
 
 CHOICES = {
+    "data.pairing": PAIRINGS,
     "generator.padding": ("zero", "reflect"),
     "generator.activation": ("leaky_relu", "relu"),
     "generator.kernel_init": ("truncated_normal", "normal"),

@@ -109,7 +109,7 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, data_dir:
     """The training loop of `train`: restores from run_dir/checkpoints, writes to out_dir."""
     global_batch = config.train.batch_size * strategy.num_replicas_in_sync
     batches_per_step = config.train.batches_per_step
-    steps_per_epoch = pipeline.epoch_steps(manifest, global_batch, batches_per_step)
+    steps_per_epoch = pipeline.epoch_steps(manifest, global_batch, batches_per_step, config.data.pairing)
     steps_per_unit = steps_per_epoch if config.train.schedule_unit == "epochs" else 1
     total_steps = config.train.duration * steps_per_unit
     end_step = min(total_steps, config.train.max_steps) if config.train.max_steps else total_steps
@@ -133,7 +133,8 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, data_dir:
     truncate_events(tensorboard_dir, start_step)
     writer = tf.summary.create_file_writer(str(run_events_dir(tensorboard_dir, config.name)))
     dataset = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks, config.seed,
-                                     start_step=start_step, batches_per_step=batches_per_step)
+                                     start_step=start_step, batches_per_step=batches_per_step,
+                                     pairing=config.data.pairing)
     dataset = shard_by_batch(dataset)
     eval_healthy, eval_cancer = pipeline.eval_images(data_dir, config.data.eval_images,
                                                      config.data.include_masks)

@@ -49,13 +49,15 @@ if [[ -z "$data" ]]; then
   size="$(python -c 'import sys; from cyclegan.config import load_config
 c = load_config(sys.argv[1], sys.argv[2:]); print(f"{c.data.height}x{c.data.width}")' "$config" "${overrides[@]}")"
   data="data/prepared/phantom-$size"
-  if [[ ! -f "$data/manifest.json" ]]; then
-    echo "No --data given and no prepared phantom at $data: making the built-in synthetic phantom." >&2
+  current="$(python -c 'import json, sys; from cyclegan.data.manifest import MANIFEST_VERSION
+print(int(json.load(open(sys.argv[1])).get("version") == MANIFEST_VERSION))' "$data/manifest.json" 2>/dev/null || echo 0)"
+  if [[ "$current" != 1 ]]; then
+    echo "No --data given and no current prepared phantom at $data: making the built-in synthetic phantom." >&2
     echo "(Real datasets: see data/README.md, then pass --data data/prepared/NAME.)" >&2
     if [[ ! -d data/phantom/healthy ]]; then
       python -m cyclegan phantom --out data/phantom --count 48 --seed 42
     fi
-    python -m cyclegan prepare --source folder:data/phantom --size "$size" --out "$data"
+    python -m cyclegan prepare --source folder:data/phantom --size "$size" --out "$data" --overwrite
   fi
 fi
 

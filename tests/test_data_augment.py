@@ -5,15 +5,16 @@ import numpy as np
 import pytest
 
 from cyclegan.data.augment import CONTRAST, ROTATION_DEGREES, SCALE, Augmentation, augment, draw_augmentation
+from cyclegan.data.preprocess import STORED_MAX
 
 
 def _image_with_blob(centre=(40, 20)) -> tuple[np.ndarray, np.ndarray]:
-    """A uint8 64x48 breast-like image with a bright round blob, and the blob's 0/255 mask."""
-    image = np.zeros((64, 48), np.uint8)
-    cv2.ellipse(image, (0, 32), (40, 30), 0, -90, 90, 90, thickness=-1)
+    """A uint16 64x48 breast-like image with a bright round blob, and the blob's 0/STORED_MAX mask."""
+    image = np.zeros((64, 48), np.uint16)
+    cv2.ellipse(image, (0, 32), (40, 30), 0, -90, 90, 90 * 257, thickness=-1)
     mask = np.zeros_like(image)
-    cv2.circle(mask, centre, 5, 255, thickness=-1)
-    image[mask > 0] = 255
+    cv2.circle(mask, centre, 5, STORED_MAX, thickness=-1)
+    image[mask > 0] = STORED_MAX
     return image, mask
 
 
@@ -37,7 +38,8 @@ def test_parameters_stay_in_the_spec_ranges_and_depend_only_on_seed_source_and_c
 def test_the_mask_follows_the_image(augmentation):
     image, mask = _image_with_blob()
     warped, warped_mask = augment(image, mask, augmentation)
-    assert warped.shape == image.shape and warped.dtype == np.uint8 and set(np.unique(warped_mask)) <= {0, 255}
+    assert warped.shape == image.shape and warped.dtype == warped_mask.dtype == np.uint16
+    assert warped_mask.max() == STORED_MAX and np.count_nonzero((warped_mask > 0) & (warped_mask < STORED_MAX))
     blob = warped >= np.percentile(warped, 97)  # the brightest pixels: the blob
     assert np.abs(_centroid(blob) - _centroid(warped_mask)).max() < 1.0
     assert np.abs(_centroid(warped_mask) - _centroid(mask)).max() > 0.3  # it did move
@@ -56,12 +58,12 @@ def test_rotation_and_scale_act_about_the_centre_as_stated():
     assert np.ptp(np.argwhere(tall)[:, 1]) == np.ptp(np.argwhere(mask)[:, 1])
 
 
-def test_contrast_is_re_standardised_and_low_contrast_posterises():
-    ramp = np.tile(np.linspace(0, 255, 48).astype(np.uint8), (64, 1))
+def test_contrast_is_re_standardised_and_only_its_clipping_survives():
+    ramp = np.tile(np.rint(np.linspace(0, STORED_MAX, 48)).astype(np.uint16), (64, 1))
     mask = np.zeros_like(ramp)
-    flat, _ = augment(ramp, mask, Augmentation(0.0, 1.0, 1.0, 0.08))
-    assert flat.min() == 0 and flat.max() == 255  # re-standardised to the full range
-    assert len(np.unique(flat)) <= 22 < len(np.unique(ramp))  # 256 levels * 0.08: what the 8-bit change leaves
+    flat, flat_mask = augment(ramp, mask, Augmentation(0.0, 1.0, 1.0, 0.08))
+    assert np.abs(flat.astype(int) - ramp).max() <= 2  # a linear change on floats is undone, no posterising
+    assert not flat_mask.any()  # an empty mask stays empty
     bright, _ = augment(ramp, mask, Augmentation(0.0, 1.0, 1.0, 1.2))
-    assert bright.min() == 0 and bright.max() == 255
-    assert np.count_nonzero(bright == 255) > np.count_nonzero(ramp == 255)  # clipped at the top
+    assert bright.min() == 0 and bright.max() == STORED_MAX
+    assert np.count_nonzero(bright == STORED_MAX) > np.count_nonzero(ramp == STORED_MAX)  # clipped at the top

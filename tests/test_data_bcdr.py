@@ -1,6 +1,7 @@
 """BCDR (D01 with outlines, D02 without) in its true layout: labels, outline masks, skipped rows and files."""
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -58,18 +59,54 @@ def test_missing_and_unlisted_files_and_unused_tables_are_skipped(bcdr, prepared
                                                           "bcdr_d02_img.csv"]
 
 
-def test_cancer_masks_are_the_outlines_and_breasts_face_left(bcdr, prepared):
+def test_masks_are_the_outlines_benign_ones_included_and_breasts_face_left(bcdr, prepared):
     out, manifest = prepared
+    classification = {case["path"]: case["classification"] for case in bcdr[1] + bcdr[2]}
     paths = [str(out / name) for names in manifest["shards"]["train"].values() for name in names]
     for example in decoded_examples(paths):
         image, mask = example["image"], example["mask"]
         assert image[:, :24].mean() > image[:, 24:].mean()  # right breasts mirrored by their view code
-        if example["label"] == 1:
-            assert not example["mask_synthesised"] and mask.any()
+        outlined = classification[example["source"]] is not None  # Malign, or Benign on a healthy image
+        assert example["mask_origin"] == ("annotated" if outlined else "synthetic") and mask.any()
+        if outlined:
             assert image[mask > 0].mean() > image[(image > 0) & (mask == 0)].mean()  # outlines the bright lesion
-        else:
-            assert not mask.any()
     files = {entry["source"]: entry["mask_files"] for entry in manifest["images"] if entry["domain"] == "cancer"}
     assert all(len(rows) == 1 and ":line " in rows[0] and "outlines.csv" in rows[0] for rows in files.values())
     assert json.loads((out / "manifest.json").read_text())["per_source"][f"bcdr:{bcdr[0]}"]["images"] == \
         {"healthy": 15, "cancer": 4}
+
+
+def _with_extra_outline_rows(root: Path, d01: list[dict], tmp_path: Path) -> Path:
+    """A copy of the BCDR tree whose first Malign image gets a later Benign row and first Benign image a
+    later Malign row (each repeating its own outline)."""
+    copy = tmp_path / "BCDR"
+    shutil.copytree(root, copy)
+    table = copy / "BCDR-D01_dataset" / "bcdr_d01_outlines.csv"
+    lines = table.read_text().splitlines()
+    rows = {line.split(", ")[6]: line for line in lines[1:]}
+    swaps = {"Malign": "Benign", "Benign": "Malign"}
+    for case in (d01[0], d01[4]):  # index 0: Malign, index 4: Benign (classifications cycle)
+        row = rows[case["image_filename"]].split(", ")
+        lines.append(", ".join(row[:-1] + [swaps[row[-1]]]))
+    table.write_text("\n".join(lines) + "\n")
+    return copy
+
+
+@pytest.mark.parametrize("rule, malign_then_benign, benign_then_malign, benign_only, drawn_rows", [
+    ("malignant", "cancer", "cancer", "healthy", 1),
+    ("last-outline", "healthy", "cancer", "healthy", 1),
+    ("any-outline", "cancer", "cancer", "cancer", 2),
+])
+def test_each_bcdr_rule_labels_and_draws_as_its_original(bcdr, tmp_path, rule, malign_then_benign,
+                                                         benign_then_malign, benign_only, drawn_rows):
+    root, d01, _ = bcdr
+    copy = _with_extra_outline_rows(root, d01, tmp_path)
+    manifest = prepare_dataset([f"bcdr:{copy}"], SIZE, None, bcdr_rule=rule, dry_run=True, progress=False)
+    entries = {str(Path(entry["source"]).relative_to(copy)): entry for entry in manifest["images"]}
+    first, second, third = (entries[str(Path(d01[index]["path"]).relative_to(root))] for index in (0, 4, 7))
+    assert (first["domain"], second["domain"]) == (malign_then_benign, benign_then_malign)
+    assert third["domain"] == benign_only  # index 7: one Benign row
+    assert len(first["mask_files"]) == drawn_rows and first["mask"] == "annotated"
+    assert manifest["rules"]["bcdr"]["name"] == rule
+    reasons = [entry["reason"] for entry in manifest["skipped"] if "outlines.csv:line" in entry["path"]]
+    assert len(reasons) == 2 * (2 - drawn_rows)  # every row not drawn is reported

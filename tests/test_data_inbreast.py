@@ -44,7 +44,8 @@ def _expected_label(case: dict, rule: str):
 @pytest.mark.parametrize("rule, healthy, cancer", [("birads4", 6, 6), ("birads3", 6, 8), ("mass", 8, 6)])
 def test_labels_and_counts_under_each_rule(inbreast, rule, healthy, cancer):
     root, written = inbreast
-    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, label_rule=rule, dry_run=True, progress=False)
+    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, label_rule=rule, mask_rule="empty", dry_run=True,
+                               progress=False)
     domains = {entry["source"]: entry["domain"] for entry in manifest["images"]}
     for index, case in enumerate(written):
         expected = _expected_label(case, rule)
@@ -53,7 +54,7 @@ def test_labels_and_counts_under_each_rule(inbreast, rule, healthy, cancer):
         else:
             assert domains[case["path"]] == ("healthy", "cancer")[expected], (index, case)
     assert manifest["per_source"][f"inbreast:{root}"]["images"] == {"healthy": healthy, "cancer": cancer}
-    assert manifest["label_rule"]["name"] == rule
+    assert manifest["rules"]["label"]["name"] == rule
     totals = {domain: manifest["counts"]["train"][domain] + manifest["counts"]["eval"][domain]
               for domain in ("healthy", "cancer")}
     assert totals == {"healthy": healthy, "cancer": cancer}
@@ -61,7 +62,7 @@ def test_labels_and_counts_under_each_rule(inbreast, rule, healthy, cancer):
 
 def test_broken_entries_are_skipped_with_their_reasons(inbreast):
     root, written = inbreast
-    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, dry_run=True, progress=False)
+    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, mask_rule="empty", dry_run=True, progress=False)
     reasons = {entry["path"]: entry["reason"] for entry in manifest["skipped"]}
     assert "unreadable DICOM" in reasons[written[CORRUPT]["path"]]
     assert f"belongs to {written[CORRUPT]['path']}" in reasons[written[CORRUPT]["xml"]]
@@ -72,6 +73,19 @@ def test_broken_entries_are_skipped_with_their_reasons(inbreast):
     assert "not an INbreast DICOM" in reasons[str(root / "AllDICOMs" / "readme.txt")]
     assert "BI-RADS 3: excluded" in reasons[written[2]["path"]]
     assert "healthy images get an empty mask" in reasons[written[1]["xml"]]  # BI-RADS 2 with a benign ROI
+
+
+def test_under_the_synthetic_mask_rule_unannotated_images_get_one_and_healthy_rois_are_kept(inbreast):
+    root, written = inbreast
+    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, dry_run=True, progress=False)
+    entries = {entry["source"]: entry for entry in manifest["images"]}
+    no_xml = entries[written[NO_XML]["path"]]  # a cancer image without its ROI file: kept, as experiment 2 did
+    assert no_xml["domain"] == "cancer" and no_xml["mask"] == "synthetic" and no_xml["mask_files"] == []
+    benign = entries[written[1]["path"]]  # BI-RADS 2 with a benign ROI: keeps it
+    assert benign["domain"] == "healthy" and benign["mask"] == "annotated"
+    assert benign["mask_files"] == [written[1]["xml"]]
+    assert {entry["mask"] for entry in entries.values() if entry["domain"] == "healthy" and not entry["mask_files"]} \
+        == {"synthetic"}
 
 
 def test_every_file_is_in_a_record_or_skipped(inbreast):
@@ -105,12 +119,13 @@ def test_rois_become_the_mask_polygons_filled_and_single_points_kept(tmp_path):
                     progress=False)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     [cancer] = decoded_examples([str(tmp_path / "out" / name) for name in manifest["shards"]["train"]["cancer"]])
-    assert not cancer["mask_synthesised"]
+    assert cancer["mask_origin"] == "annotated"
     # The right breast is mirrored (x -> 47 - x), then shrunk 2x: the square x 10..20, y 10..30 becomes
-    # columns 13..18, rows 5..15; the calcification pixel (40, 50) becomes (row 25, column 3).
-    assert set(np.unique(cancer["mask"])) == {0, 255}
-    assert np.all(cancer["mask"][5:16, 13:19] == 255) and cancer["mask"][25, 3] == 255
-    assert np.count_nonzero(cancer["mask"]) == 11 * 6 + 1
+    # columns 13..18, rows 5..15 (full inside, partly covered at its edges); the calcification pixel
+    # (40, 50) becomes (row 25, column 3), a quarter of that pixel.
+    mask = cancer["mask"]
+    assert np.all(mask[6:15, 14:18] == 65535) and mask[25, 3] == round(65535 / 4)
+    assert np.count_nonzero(mask) == 11 * 6 + 1 and np.count_nonzero(mask[5:16, 13:19] < 65535) > 0
 
 
 def test_a_right_breast_ends_up_like_the_left_one(tmp_path):

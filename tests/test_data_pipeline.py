@@ -9,7 +9,8 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 
 from cyclegan.data.phantom import write_phantom
-from cyclegan.data.pipeline import dataset_counts, epoch_steps, eval_images, read_manifest, train_dataset
+from cyclegan.data.pipeline import (dataset_counts, decoder, epoch_steps, eval_images, read_manifest,
+                                    train_dataset)
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.records import FEATURES
 
@@ -40,14 +41,12 @@ def test_batches_have_the_image_shape_and_range(data_dir):
         assert np.allclose(batch.min(axis=(1, 2, 3)), -1.0) and np.allclose(batch.max(axis=(1, 2, 3)), 1.0)
 
 
-def test_mask_channel_is_minus_one_outside_and_one_inside_lesions(data_dir):
+def test_mask_channel_is_min_max_scaled_in_both_domains(data_dir):
     dataset = train_dataset(data_dir, 2, include_masks=True, seed=1)
     healthy, cancer = next(iter(dataset))
     assert healthy.shape == (2, *SIZE, 2)
-    assert np.all(healthy.numpy()[..., 1] == -1.0)
-    cancer_masks = cancer.numpy()[..., 1]
-    assert set(np.unique(cancer_masks)) == {-1.0, 1.0}
-    assert all((mask == 1.0).any() for mask in cancer_masks)
+    for masks in (healthy.numpy()[..., 1], cancer.numpy()[..., 1]):  # healthy: synthetic blobs
+        assert np.allclose(masks.min(axis=(1, 2)), -1.0) and np.allclose(masks.max(axis=(1, 2)), 1.0)
 
 
 def test_each_epoch_visits_every_image_once_in_a_fresh_order(data_dir):
@@ -107,7 +106,7 @@ def test_eval_images_are_the_first_eval_images_by_source(data_dir):
     shards = sorted(map(str, data_dir.glob("eval-healthy-*")))
     examples = [tf.io.parse_single_example(record, FEATURES) for record in tf.data.TFRecordDataset(shards, "GZIP")]
     [first] = [example for example in examples if example["source"].numpy().decode() == first_source]
-    pixels = tf.io.decode_png(first["image"]).numpy().astype(np.float32)
+    pixels = tf.io.decode_png(first["image"], dtype=tf.uint16).numpy().astype(np.float32)
     expected = (pixels - pixels.min()) / (pixels.max() - pixels.min()) * 2 - 1
     np.testing.assert_allclose(healthy[0, ..., :1], expected, atol=1e-6)
 
@@ -134,8 +133,12 @@ def test_manifest_errors_are_clear(data_dir, tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="no healthy training images"):
         read_manifest(tmp_path)
-    with pytest.raises(ValueError, match="exceeds the smaller training domain"):
+    with pytest.raises(ValueError, match="exceeds the images an epoch pairs"):
         train_dataset(data_dir, TRAIN_PER_DOMAIN + 1, include_masks=False, seed=0)
+    manifest["counts"]["train"]["healthy"], manifest["version"] = TRAIN_PER_DOMAIN, 2
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"another version of `prepare` \(manifest version 2.*prepare it again"):
+        read_manifest(tmp_path)
 
 
 def test_order_ignores_the_global_tf_seed(data_dir):
@@ -146,3 +149,32 @@ def test_order_ignores_the_global_tf_seed(data_dir):
     finally:
         tf.random.set_seed(None)
     np.testing.assert_array_equal(np.stack(seeded), np.stack(unseeded))
+
+
+def test_exp1_pairing_fixes_pairs_by_index_and_leaves_the_extra_healthy_images_out(tmp_path):
+    """Experiment 1's shuffle(cancer, healthy): one permutation of the #cancer indices per epoch, applied
+    to both domains. With 10 healthy and 6 cancer records: 6 pairs (healthy[i], cancer[i]) per epoch."""
+    write_phantom(tmp_path / "raw", count=10, seed=6, height=SIZE[0], width=SIZE[1])
+    for path in sorted((tmp_path / "raw" / "cancer").iterdir())[6:]:
+        path.unlink()
+    prepare_dataset([f"folder:{tmp_path / 'raw'}"], SIZE, tmp_path / "data", eval_fraction=0.0, progress=False)
+    manifest = read_manifest(tmp_path / "data")
+    assert epoch_steps(manifest, 2, pairing="exp1") == 3 and epoch_steps(manifest, 2) == 3
+    stored = {domain: [example.numpy() for example in tf.data.TFRecordDataset(
+        [str(tmp_path / "data" / name) for name in manifest["shards"]["train"][domain]], "GZIP")]
+        for domain in ("healthy", "cancer")}
+    decode = decoder(*SIZE, include_masks=False)
+    keys = {domain: [decode(record).numpy().tobytes() for record in records] for domain, records in stored.items()}
+    expected_pairs = set(zip(keys["healthy"][:6], keys["cancer"]))
+    dataset = train_dataset(tmp_path / "data", 2, False, seed=3, pairing="exp1")
+    epochs = []
+    for epoch in range(3):
+        pairs = [(h.tobytes(), c.tobytes()) for healthy, cancer in dataset.skip(3 * epoch).take(3)
+                 for h, c in zip(healthy.numpy(), cancer.numpy())]
+        assert set(pairs) == expected_pairs and len(pairs) == 6  # every cancer once, with its fixed partner
+        epochs.append(pairs)
+    assert epochs[0] != epochs[1]  # a fresh permutation each epoch
+    with pytest.raises(ValueError, match="2 healthy and 6 cancer"):
+        manifest["counts"]["train"]["healthy"] = 2
+        epoch_steps(manifest, 2, pairing="exp1")
+

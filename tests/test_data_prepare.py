@@ -16,17 +16,22 @@ from cyclegan.data.records import FEATURES
 
 SIZE = (64, 48)
 PER_DOMAIN = 16
+BENIGN = "healthy_0001_R_CC"  # the healthy image given a mask
 
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> Path:
-    """Phantom folder plus a corrupt DICOM, a text file, an orphan mask and a cancer image without mask."""
+    """Phantom folder plus a corrupt DICOM, a text file, an orphan mask, a cancer image without mask and
+    a healthy image with one (a benign finding)."""
     root = tmp_path_factory.mktemp("raw") / "phantom"
     write_phantom(root, count=PER_DOMAIN, seed=3, height=SIZE[0], width=SIZE[1])
     (root / "cancer" / "corrupt.dcm").write_bytes(b"not a dicom" * 20)
     (root / "healthy" / "notes.txt").write_text("reading notes")
     cv2.imwrite(str(root / "masks" / "orphan.png"), np.zeros(SIZE, np.uint8))
     (root / "masks" / "cancer_0005_R_CC.png").unlink()
+    benign = np.zeros(SIZE, np.uint8)
+    benign[30:36, 8:14] = 255  # a right breast, so its mask lies on the right: columns 34-39 after mirroring
+    cv2.imwrite(str(root / "masks" / f"{BENIGN}.png"), benign[:, ::-1])
     return root
 
 
@@ -44,8 +49,8 @@ def _examples(out: Path, manifest: dict) -> list[dict]:
                 parsed = tf.io.parse_single_example(serialized, FEATURES)
                 features = {key: value.numpy() for key, value in parsed.items()}
                 features["split"], features["domain"] = split, domain
-                features["image"] = tf.io.decode_png(features["image"]).numpy()[..., 0]
-                features["mask"] = tf.io.decode_png(features["mask"]).numpy()[..., 0]
+                features["image"] = tf.io.decode_png(features["image"], dtype=tf.uint16).numpy()[..., 0]
+                features["mask"] = tf.io.decode_png(features["mask"], dtype=tf.uint16).numpy()[..., 0]
                 examples.append(features)
     return examples
 
@@ -72,25 +77,41 @@ def test_skipped_files_are_listed_with_reasons(prepared, raw):
     assert "mask without" in reasons["orphan.png"]
 
 
-def test_examples_hold_oriented_8_bit_images_masks_and_labels(prepared):
+def test_examples_hold_oriented_16_bit_images_masks_and_labels(prepared):
     out, manifest = prepared
     examples = _examples(out, manifest)
-    assert len(examples) == 2 * PER_DOMAIN
+    assert len(examples) == 2 * PER_DOMAIN and manifest["bit_depth"] == 16
+    origins = {}
     for example in examples:
         image, mask = example["image"], example["mask"]
-        assert image.shape == mask.shape == SIZE and image.dtype == np.uint8
+        assert image.shape == mask.shape == SIZE and image.dtype == mask.dtype == np.uint16
         assert (example["height"], example["width"]) == SIZE
         assert example["label"] == ("healthy", "cancer").index(example["domain"])
         assert f"/{example['domain']}/" in example["source"].decode()
-        assert image.max() == 255 and image[:, :24].mean() > image[:, 24:].mean()  # breast on the left
-        assert set(np.unique(mask)) <= {0, 255}
-        synthesised = example["source"].decode().endswith("cancer_0005_R_CC.dcm")
-        assert example["mask_synthesised"] == int(synthesised)
-        if example["domain"] == "healthy":
-            assert not mask.any()
-        else:
-            assert mask.any() and image[mask > 0].mean() > image[(image > 0) & (mask == 0)].mean() * 0.9
-    assert manifest["masks_synthesised"] == {"healthy": 0, "cancer": 1}
+        assert image.max() == 65535 and image[:, :24].mean() > image[:, 24:].mean()  # breast on the left
+        assert mask.max() == 65535  # every image has a mask: annotated or synthetic, min-max scaled
+        origins[Path(example["source"].decode()).stem] = example["mask_origin"].decode()
+        breast = image > np.percentile(image[image > 0], 5)
+        assert np.all(breast[mask > 0]) or origins[Path(example["source"].decode()).stem] == "annotated"
+    synthetic = {stem for stem, origin in origins.items() if origin == "synthetic"}
+    assert synthetic == {stem for stem in origins if stem.startswith("healthy") and stem != BENIGN} | {
+        "cancer_0005_R_CC"}
+    assert manifest["mask_origins"] == {"healthy": {"annotated": 1, "synthetic": PER_DOMAIN - 1, "empty": 0},
+                                        "cancer": {"annotated": PER_DOMAIN - 1, "synthetic": 1, "empty": 0}}
+    assert manifest["rules"]["mask"]["name"] == "synthetic"
+    entries = {Path(entry["source"]).stem: entry for entry in manifest["images"]}
+    assert entries[BENIGN]["mask"] == "annotated" and entries[BENIGN]["mask_files"][0].endswith(f"{BENIGN}.png")
+    assert entries["healthy_0002_L_MLO"]["mask_inside_breast"] is True
+
+
+def test_under_the_empty_mask_rule_healthy_masks_are_empty_and_their_annotations_reported(raw, tmp_path):
+    manifest = prepare_dataset([f"folder:{raw}"], SIZE, tmp_path / "data", progress=False, mask_rule="empty")
+    assert manifest["mask_origins"] == {"healthy": {"annotated": 0, "synthetic": 0, "empty": PER_DOMAIN},
+                                        "cancer": {"annotated": PER_DOMAIN - 1, "synthetic": 1, "empty": 0}}
+    reasons = {Path(entry["path"]).name: entry["reason"] for entry in manifest["skipped"]}
+    assert "healthy images get an empty mask under --mask-rule empty" in reasons[f"{BENIGN}.png"]
+    for example in _examples(tmp_path / "data", manifest):
+        assert example["mask"].any() == (example["domain"] == "cancer")
 
 
 def test_a_rerun_in_another_process_gives_byte_identical_output(prepared, raw, tmp_path):

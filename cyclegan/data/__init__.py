@@ -5,19 +5,21 @@ Modules, one job each:
   tables           reading the datasets' CSV tables by column name
   image_files      reading DICOM / PNG / TIFF files into arrays, PNG encoding
   outlines         lesion outlines (polygons, single points) drawn into masks
-  labels           label rules: birads4, birads3, mass
+  labels           the rules of a preparation: INbreast labels, BCDR labels, masks
   inbreast         the INbreast source: AllDICOMs/, AllXML/ (OsiriX ROIs), INbreast.csv
   bcdr             the BCDR source (D01, D02): *_img.csv, *_outlines.csv, TIFFs
   cbis             the CBIS-DDSM source: case-description CSVs and the DICOM tree
   folder           the "any folder" source: <root>/healthy, <root>/cancer, optional <root>/masks
   sources          registry KIND -> source class, parsing "KIND:PATH"
   selection        which found images are kept: --views, --exclude
-  preprocess       per-image geometry and intensity: label blanking, orientation, standardisation, resize, pad
-  processing       one found image -> prepared 8-bit image and mask, in worker processes if asked
+  preprocess       per-image geometry and intensity: label blanking, orientation, resize (fit or stretch), 16 bits
+  synthetic_masks  experiment 2's synthetic lesion blobs for images without an annotation
+  processing       one found image -> prepared 16-bit image and mask, in worker processes if asked
   augment          augmented copies: rotation, per-axis scale, contrast
   split            train / eval split by image or by patient
   records          TFRecord example encoding, shard writing and reading
   manifest         what manifest.json holds
+  recipes          named preparation settings: exp1, exp1-paper, exp2
   prepare          orchestration: sources -> selection -> processing -> split -> shards + manifest
   pipeline         tf.data input pipelines for training and fixed eval images
   inputs           images to translate: a prepared split, or raw files preprocessed as prepare does

@@ -12,7 +12,9 @@ The CSV paths' UID-named folders differ from the downloaded ones, so each path i
 leading case folder name: the DICOMs below it. Rows are grouped per mammogram (patient, side,
 view), since the mass and calc tables list the same mammogram again. A mammogram with a MALIGNANT
 abnormality is cancer, its MALIGNANT abnormalities' ROI masks (the candidate of the image's size:
-the cropped image is the other file) make its mask; benign-only mammograms are healthy. The films
+the cropped image is the other file) make its mask; benign-only mammograms are healthy, and under
+the mask rule `synthetic` their benign ROI masks are their annotation (as experiment 2's code, which
+took each row's ROI mask whatever its pathology). The films
 carry burned-in labels, which are blanked, and laterality is decided by the brighter half.
 """
 
@@ -28,6 +30,7 @@ import numpy as np
 
 from .image_files import UnreadableImage, read_dicom, read_dicom_shape
 from .items import Pixels, SkippedFile, SourceItem, UnusableFile
+from .labels import Rules
 from .tables import Row, Table, read_table
 
 COLUMNS = ("patient_id", "left or right breast", "image view", "pathology", "image file path",
@@ -50,8 +53,9 @@ class Abnormality:
 class CbisSource:
     """Iterates CBIS-DDSM mammograms (sorted by patient, side, view) as `SourceItem`s; the rest as skipped."""
 
-    def __init__(self, root: Path, label_rule: str = "birads4"):
+    def __init__(self, root: Path, rules: Rules = Rules()):
         self.root = Path(root)
+        self.rules = rules
         self.case_tables, self.other_tables = [], []
         for path in sorted(self.root.rglob("*.csv")):
             try:
@@ -88,11 +92,11 @@ class CbisSource:
         yield from (SkippedFile(str(path), "not below a case folder the case-description tables name")
                     for path in unplaced)
         for key, group in sorted(groups.items()):
-            yield from _mammogram(self.root, key, group, files)
+            yield from _mammogram(self.root, key, group, files, self.rules)
 
 
 def read_cbis(image: str, candidates: tuple[tuple[str, ...], ...]) -> Pixels:
-    """The mammogram's pixels and the union of one ROI mask per malignant abnormality.
+    """The mammogram's pixels and the union of one ROI mask per abnormality in `candidates`.
 
     `candidates` lists, per abnormality, the files that may be its ROI mask; the first of the
     image's size is taken. UnusableFile when an abnormality has none of that size.
@@ -155,7 +159,7 @@ def _dicoms_by_case(root: Path, cases: set[str]) -> tuple[dict[str, list[Path]],
 
 
 def _mammogram(root: Path, key: tuple[str, str, str], group: list[Abnormality],
-               files: dict[str, list[Path]]) -> Iterator[SourceItem | SkippedFile]:
+               files: dict[str, list[Path]], rules: Rules) -> Iterator[SourceItem | SkippedFile]:
     """The item of one mammogram (or the skips when it cannot be found) and its unusable copies."""
     image, extra = _choose_image(root, key, group, files)
     companions = sorted({path for abnormality in group for case, _ in (abnormality.roi, abnormality.cropped)
@@ -168,7 +172,8 @@ def _mammogram(root: Path, key: tuple[str, str, str], group: list[Abnormality],
         yield from (SkippedFile(str(path), "belongs to a mammogram that was not found") for path in companions)
         return
     label = max(abnormality.label for abnormality in group)
-    candidates = tuple(_mask_candidates(root, abnormality, files) for abnormality in group if abnormality.label == 1)
+    drawn = [abnormality for abnormality in group if abnormality.label == label and rules.annotates(label)]
+    candidates = tuple(_mask_candidates(root, abnormality, files) for abnormality in drawn)
     yield SourceItem(str(image), label, partial(read_cbis, str(image), candidates), patient_id=key[0],
                      view=VIEWS[key[2]], aliases=tuple(sorted({abnormality.image[0] for abnormality in group})),
                      companions=tuple(map(str, companions)), blank_labels=True)

@@ -1,7 +1,8 @@
 """The "any folder" source: `<root>/healthy/*`, `<root>/cancer/*` and optional `<root>/masks/*`.
 
-Images may be DICOM, PNG or TIFF. A mask belongs to the cancer image with the same file stem
-(`cancer/x.dcm` <- `masks/x.png`), non-zero = lesion. Only the three folders' direct children are
+Images may be DICOM, PNG or TIFF. A mask belongs to the image with the same file stem
+(`cancer/x.dcm` <- `masks/x.png`; a cancer image first when both domains have the stem), non-zero =
+lesion; a healthy image's mask is drawn only under the mask rule `synthetic` (labels.py). Only the three folders' direct children are
 read. The folder records no laterality, so preparation orients each image by its brighter half.
 """
 
@@ -13,22 +14,24 @@ from pathlib import Path
 
 from .image_files import UnreadableImage, is_image_path, read_image, read_mask
 from .items import DOMAINS, Pixels, SkippedFile, SourceItem, UnusableFile, skip_with_companions
+from .labels import Rules
 
 
 class FolderSource:
     """Iterates a folder's images as `SourceItem`s (sorted by path) and unused files as `SkippedFile`s.
 
-    The folder names are the labels, so `label_rule` does not apply.
+    The folder names are the labels, so the label rules do not apply.
     """
 
-    def __init__(self, root: Path, label_rule: str = "birads4"):
+    def __init__(self, root: Path, rules: Rules = Rules()):
         self.root = Path(root)
+        self.rules = rules
         self.domain_files = {domain: _children(self.root / domain) for domain in DOMAINS}
         self.masks_by_stem, self.unusable_masks = _index_masks(_children(self.root / "masks"))
-        cancer_stems = {path.stem for path in self.domain_files["cancer"]}
+        stems = {path.stem for paths in self.domain_files.values() for path in paths}
         self.unusable_masks += [
-            SkippedFile(str(path), "mask without a cancer image of the same stem")
-            for stem, path in sorted(self.masks_by_stem.items()) if stem not in cancer_stems
+            SkippedFile(str(path), "mask without an image of the same stem")
+            for stem, path in sorted(self.masks_by_stem.items()) if stem not in stems
         ]
 
     def describe(self) -> dict:
@@ -38,10 +41,12 @@ class FolderSource:
 
     def __iter__(self) -> Iterator[SourceItem | SkippedFile]:
         yield from self.unusable_masks
+        cancer_stems = {path.stem for path in self.domain_files["cancer"]}
         for label, domain in enumerate(DOMAINS):
             for path in self.domain_files[domain]:
-                mask_path = self.masks_by_stem.get(path.stem) if domain == "cancer" else None
-                yield from _entries(path, label, mask_path)
+                owns_mask = label == 1 or path.stem not in cancer_stems
+                mask_path = self.masks_by_stem.get(path.stem) if owns_mask else None
+                yield from _entries(path, label, mask_path, self.rules.annotates(label))
 
 
 def read_folder_image(path: str, mask_path: str | None) -> Pixels:
@@ -78,9 +83,12 @@ def _index_masks(paths: list[Path]) -> tuple[dict[str, Path], list[SkippedFile]]
     return by_stem, unusable
 
 
-def _entries(path: Path, label: int, mask_path: Path | None) -> list[SourceItem | SkippedFile]:
-    """The image's item, or its skip (and its mask's) when it is not an image file."""
-    read = partial(read_folder_image, str(path), str(mask_path) if mask_path else None)
+def _entries(path: Path, label: int, mask_path: Path | None, annotated: bool) -> list[SourceItem | SkippedFile]:
+    """The image's item, or its skip (and its mask's) when it is not an image file.
+
+    annotated: whether its mask file (if any) is drawn; otherwise it is only a companion.
+    """
+    read = partial(read_folder_image, str(path), str(mask_path) if mask_path and annotated else None)
     item = SourceItem(str(path), label, read, companions=(str(mask_path),) if mask_path else ())
     if not path.is_file():
         return skip_with_companions(item, "not a regular file (sub-folders are not searched)")

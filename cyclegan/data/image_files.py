@@ -1,4 +1,4 @@
-"""Reading mammogram and mask files (DICOM, PNG, TIFF, ...) into 2-D arrays, and writing 8-bit PNGs.
+"""Reading mammogram and mask files (DICOM, PNG, TIFF, ...) into 2-D arrays, and writing PNGs.
 
 Every reader returns a (h, w) array (or shape) or raises `UnreadableImage` whose message is the
 reason a preparation manifest records for skipping the file. No TensorFlow here: worker processes
@@ -81,7 +81,7 @@ def read_mask(path: Path) -> np.ndarray:
 
 
 def encode_png(array: np.ndarray) -> bytes:
-    """A uint8 (h, w) array as PNG file bytes (lossless, deterministic)."""
+    """A uint8 or uint16 (h, w) array as PNG file bytes (lossless, deterministic)."""
     ok, encoded = cv2.imencode(".png", array)
     if not ok:
         raise ValueError(f"PNG encoding failed for an array of shape {array.shape}")
@@ -89,5 +89,5 @@ def encode_png(array: np.ndarray) -> bytes:
 
 
 def decode_png(data: bytes) -> np.ndarray:
-    """PNG file bytes (as `encode_png` writes them) back to a uint8 (h, w) array."""
+    """PNG file bytes (as `encode_png` writes them) back to a (h, w) array of the stored depth."""
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)

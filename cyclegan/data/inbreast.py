@@ -7,8 +7,10 @@ Layout (root = the INbreast folder):
                                                           ("4a" -> 4), Laterality, View and, in some exports, Mass
 
 Labels follow `--label-rule` (see labels.py); under `mass` an image is cancer when its Mass cell
-is filled or, without a Mass column, when one of its ROIs is named like "Mass". Cancer images
-need their ROI file: all its ROIs are drawn into the mask. Healthy images get an empty mask.
+is filled (experiment 1's code: "X") or, without a Mass column, when one of its ROIs is named like
+"Mass". All ROIs of an image's ROI file are drawn into its mask; a healthy image's only under the
+mask rule `synthetic`. Under the mask rule `empty` a cancer image needs its ROI file (it is skipped
+without one); under `synthetic` it gets a synthetic mask instead, as experiment 2's code did.
 Laterality comes from the file name, so right breasts are mirrored by it.
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from .image_files import read_dicom
 from .items import Pixels, SkippedFile, SourceItem, UnusableFile, skip_with_companions
-from .labels import LABEL_RULES, birads_category, check_rule, label_from_birads
+from .labels import LABEL_RULES, Rules, birads_category, label_from_birads
 from .outlines import draw_outlines
 from .tables import Row, Table, read_table
 
@@ -36,9 +38,10 @@ NO_MASS = frozenset({"", "0", "no", "n", "false", "-"})
 class InbreastSource:
     """Iterates INbreast's DICOMs (sorted by path) as `SourceItem`s, and every unused file or row as skipped."""
 
-    def __init__(self, root: Path, label_rule: str = "birads4"):
+    def __init__(self, root: Path, rules: Rules = Rules()):
         self.root = Path(root)
-        self.rule = check_rule(label_rule)
+        self.rules = rules
+        self.rule = rules.label
         self.table = read_table(_find_table(self.root), delimiter=";")
         self.table.require("File Name", *(() if self.rule == "mass" else ("Bi-Rads",)))
 
@@ -80,9 +83,11 @@ class InbreastSource:
             category = birads_category(row.get("Bi-Rads"))
             label = label_from_birads(category, self.rule)
             reason = f"BI-RADS {category} image"
-        if label == 1 and xml is None:
-            raise UnusableFile(f"cancer ({reason}) without its ROI file AllXML/{item.aliases[0]}.xml")
-        return replace(item, label=label, read=partial(read_inbreast, item.path, str(xml) if label == 1 else None))
+        if label == 1 and xml is None and self.rules.mask == "empty":
+            raise UnusableFile(f"cancer ({reason}) without its ROI file AllXML/{item.aliases[0]}.xml "
+                               "(under --mask-rule synthetic it would get a synthetic mask)")
+        drawn = str(xml) if xml is not None and self.rules.annotates(label) else None
+        return replace(item, label=label, read=partial(read_inbreast, item.path, drawn))
 
     def _has_mass(self, row: Row, xml: Path | None) -> bool:
         if self.table.has("Mass"):
@@ -96,7 +101,9 @@ def read_inbreast(dicom: str, xml: str | None) -> Pixels:
     if xml is None:
         return Pixels(image)
     mask = draw_outlines(image.shape, [points for _, points in read_osirix_rois(Path(xml))])
-    return Pixels(image, mask if mask.any() else None, mask_files=(xml,))
+    if not mask.any():
+        return Pixels(image, unused={xml: "not drawn: it holds no ROI inside the image"})
+    return Pixels(image, mask, mask_files=(xml,))
 
 
 def read_osirix_rois(path: Path) -> list[tuple[str, list[tuple[float, float]]]]:

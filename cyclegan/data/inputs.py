@@ -1,6 +1,6 @@
 """Images to translate: a prepared split, or a folder of raw files preprocessed exactly as
-`prepare` would (same reading, orientation, intensity scaling, resize, 8-bit quantisation and
-[-1, 1] scaling, through the same record encoder and decoder)."""
+`prepare` would with its default settings (same reading, synthetic masks, orientation, resize,
+16-bit intensities and [-1, 1] scaling, through the same record encoder and decoder)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,22 @@ from pathlib import Path
 
 import numpy as np
 
+from .augment import image_rng
 from .image_files import UnreadableImage, is_image_path, read_image
 from .pipeline import decoder, split_images
 from .prepare import MANIFEST_NAME
-from .preprocess import preprocess, synthesise_mask
+from .preprocess import preprocess
 from .records import serialize_example
+from .synthetic_masks import synthetic_mask
 
 
 def load_inputs(path, size: tuple[int, int], include_masks: bool, domain: str,
-                split: str = "eval") -> tuple[list[str], np.ndarray, list[dict]]:
+                split: str = "eval", seed: int = 42) -> tuple[list[str], np.ndarray, list[dict]]:
     """(source paths, float32 (n, H, W, C) images in [-1, 1], skipped [{path, reason}]).
 
     `path` is a prepared dataset folder (its `split` images of `domain`, which must have been
-    prepared at `size`) or a folder of DICOM / PNG / TIFF files, all taken as `domain`.
+    prepared at `size`) or a folder of DICOM / PNG / TIFF files, all taken as `domain`; with
+    `include_masks`, each of those gets a synthetic mask drawn with `seed`, as `prepare` draws them.
     """
     path = Path(path)
     if (path / MANIFEST_NAME).is_file():
@@ -42,9 +45,11 @@ def load_inputs(path, size: tuple[int, int], include_masks: bool, domain: str,
         except UnreadableImage as error:
             skipped.append({"path": str(file), "reason": str(error)})
             continue
-        image, _ = preprocess(raw, None, size)
-        mask = synthesise_mask(image) if domain == "cancer" else np.zeros_like(image)
-        example = serialize_example(image, mask, int(domain == "cancer"), str(file), domain == "cancer")
+        mask = synthetic_mask(raw, image_rng(seed, str(file), 0))[0] if include_masks else None
+        image, stored_mask = preprocess(raw, mask, size)
+        origin = "synthetic" if include_masks else "empty"
+        stored_mask = np.zeros_like(image) if stored_mask is None else stored_mask
+        example = serialize_example(image, stored_mask, int(domain == "cancer"), str(file), origin)
         sources.append(str(file))
         images.append(decode(example).numpy())
     if not images:

@@ -27,14 +27,12 @@ class Pixels:
     image: (h, w) float32 raw intensities, bright = dense tissue (MONOCHROME1 already inverted).
     mask: (h, w) bool, True inside lesions; None when there is no annotation to draw.
     mask_files: files (or "table:line N" rows) the mask was drawn from.
-    mask_synthesised: True when the source itself made the mask up.
     unused: reasons, by path, for companion files the read looked at but did not draw.
     """
 
     image: np.ndarray
     mask: np.ndarray | None = None
     mask_files: tuple[str, ...] = ()
-    mask_synthesised: bool = False
     unused: dict[str, str] = field(default_factory=dict)
 
 

@@ -1,7 +1,16 @@
 """tf.data input pipelines over a prepared dataset (see prepare.py): training batches and eval images.
 
 Every image is min-max scaled to [-1, 1] on its own; with `include_masks` the lesion mask rides
-along as channel 1, 0 -> -1 and 255 -> 1. Tensors are float32 (H, W, C), C = 2 with masks else 1.
+along as channel 1, min-max scaled the same way (an empty mask is -1 everywhere), as experiment 2's
+data provider scaled both. Tensors are float32 (H, W, C), C = 2 with masks else 1.
+
+Pairing of the two domains in an epoch (config `data.pairing`):
+  independent  both domains shuffled afresh and independently each epoch (unpaired, as experiment 2
+               and generic CycleGANs); an epoch is min(#healthy, #cancer) images of each
+  exp1         experiment 1's code (resources/data/utils.py `shuffle(cancer, healthy)`): one
+               permutation of the #cancer indices each epoch, applied to both domains, so pairs
+               are fixed within an epoch and healthy records from index #cancer on (in shard
+               order) are never used. The original's behaviour, not a recommendation
 """
 
 from __future__ import annotations
@@ -13,15 +22,17 @@ import numpy as np
 import tensorflow as tf
 
 from .items import DOMAINS
+from .manifest import MANIFEST_VERSION
 from .prepare import MANIFEST_NAME
+from .recipes import PAIRINGS
 from .records import parse_example, read_records
 
 
 def read_manifest(data_dir) -> dict:
     """The manifest of a prepared dataset folder.
 
-    FileNotFoundError when the folder holds no manifest.json, ValueError when a domain has no
-    training images.
+    FileNotFoundError when the folder holds no manifest.json, ValueError when it was prepared by an
+    older version (8-bit records) or a domain has no training images.
     """
     path = Path(data_dir) / MANIFEST_NAME
     if not path.is_file():
@@ -30,6 +41,11 @@ def read_manifest(data_dir) -> dict:
             f"run `python -m cyclegan prepare …` to create one"
         )
     manifest = json.loads(path.read_text())
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise ValueError(
+            f"{data_dir} was prepared by another version of `prepare` (manifest version {manifest.get('version')}, "
+            f"this one reads {MANIFEST_VERSION}: 16-bit records); prepare it again "
+            "(python -m cyclegan prepare ... --overwrite)")
     for domain in DOMAINS:
         if manifest["counts"]["train"][domain] == 0:
             raise ValueError(f"prepared dataset {data_dir} has no {domain} training images")
@@ -41,50 +57,63 @@ def dataset_counts(data_dir) -> dict:
     return read_manifest(data_dir)["counts"]
 
 
-def epoch_steps(manifest: dict, global_batch_size: int, batches_per_step: int = 1) -> int:
-    """Steps in an epoch: min(#healthy, #cancer) training images // global batch size //
+def epoch_steps(manifest: dict, global_batch_size: int, batches_per_step: int = 1,
+                pairing: str = "independent") -> int:
+    """Steps in an epoch: the images an epoch pairs (`paired_images`) // global batch size //
     batches per step (at least 1; a step of the sequential order reads two batches)."""
-    counts = manifest["counts"]["train"]
-    batches = min(counts[domain] for domain in DOMAINS) // global_batch_size
+    batches = paired_images(manifest, pairing) // global_batch_size
     if batches == 0:
         raise ValueError(
-            f"global batch size {global_batch_size} exceeds the smaller training domain ({counts}): "
-            "an epoch would have no steps; lower train.batch_size")
+            f"global batch size {global_batch_size} exceeds the images an epoch pairs "
+            f"({manifest['counts']['train']}): an epoch would have no steps; lower train.batch_size")
     return max(batches // batches_per_step, 1)
 
 
+def paired_images(manifest: dict, pairing: str) -> int:
+    """Images of each domain an epoch uses: min(#healthy, #cancer) training records, or #cancer
+    under the exp1 pairing (ValueError when there are fewer healthy than cancer records)."""
+    counts = manifest["counts"]["train"]
+    if pairing not in PAIRINGS:
+        raise ValueError(f"data.pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
+    if pairing == "exp1" and counts["healthy"] < counts["cancer"]:
+        raise ValueError(f"data.pairing exp1 pairs every cancer record with a healthy one, but the dataset has "
+                         f"{counts['healthy']} healthy and {counts['cancer']} cancer training records")
+    return counts["cancer"] if pairing == "exp1" else min(counts[domain] for domain in DOMAINS)
+
+
 def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: int, start_step: int = 0,
-                  batches_per_step: int = 1):
+                  batches_per_step: int = 1, pairing: str = "independent"):
     """Infinite dataset of training steps' inputs: (healthy, cancer) float32 batches of shape
     (global_batch_size, H, W, C), or with `batches_per_step` 2 two consecutive such pairs,
     ((healthy, cancer), (next_healthy, next_cancer)).
 
-    An epoch is min(#healthy, #cancer) // global_batch_size batches; in each epoch both domains
-    are shuffled afresh and independently (unpaired), by stateless shuffles seeded with
-    (seed, epoch), so the order ignores TF's global seed. Starting at `start_step` yields exactly
-    what an uninterrupted run yields from that step on.
+    An epoch is `paired_images` // global_batch_size batches, ordered by `pairing` (see the module
+    docstring) with stateless shuffles seeded by (seed, epoch), so the order ignores TF's global
+    seed. Starting at `start_step` yields exactly what an uninterrupted run yields from that step on.
     """
     if batches_per_step not in (1, 2):
         raise ValueError(f"a step reads 1 or 2 batches, not {batches_per_step}")
     manifest = read_manifest(data_dir)
     counts = manifest["counts"]["train"]
-    batches_per_epoch = epoch_steps(manifest, global_batch_size)
+    batches_per_epoch = epoch_steps(manifest, global_batch_size, pairing=pairing)
     records = {domain: read_records(_shard_paths(data_dir, manifest, "train", domain)) for domain in DOMAINS}
     pairs_per_epoch = batches_per_epoch * global_batch_size
 
     def epoch_pairs(epoch: tf.Tensor) -> tf.data.Dataset:
+        if pairing == "exp1":
+            return _paired(records["healthy"], records["cancer"], counts["cancer"], (seed, 2 * epoch))
         shuffled = tuple(
             _shuffled(records[domain], counts[domain], seed=(seed, 2 * epoch + stream))
             for stream, domain in enumerate(DOMAINS)
         )
-        return tf.data.Dataset.zip(shuffled).take(pairs_per_epoch)
+        return tf.data.Dataset.zip(shuffled)
 
     start_epoch, batch_in_epoch = divmod(start_step * batches_per_step, batches_per_epoch)
     height, width = manifest["size"]
     decode = decoder(height, width, include_masks)
     dataset = (
         tf.data.Dataset.counter(start_epoch)
-        .flat_map(epoch_pairs)
+        .flat_map(lambda epoch: epoch_pairs(epoch).take(pairs_per_epoch))
         .skip(batch_in_epoch * global_batch_size)  # still serialized: resuming costs no decoding
         .map(lambda healthy, cancer: (decode(healthy), decode(cancer)),
              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -130,27 +159,39 @@ def _shard_paths(data_dir, manifest: dict, split: str, domain: str) -> list[str]
     return [str(Path(data_dir) / name) for name in manifest["shards"][split][domain]]
 
 
-def _shuffled(records: tf.data.Dataset, count: int, seed: tuple) -> tf.data.Dataset:
-    """The `count` records in the stateless random order fixed by `seed`, a pair of integers."""
+def _permutation(count: int, seed: tuple) -> tf.Tensor:
+    """The indices 0..count-1 in the stateless random order fixed by `seed`, a pair of integers."""
     seed = tf.stack([tf.cast(part, tf.int64) for part in seed])
-    return (
-        records.batch(count)
-        .map(lambda batch: tf.random.experimental.stateless_shuffle(batch, seed=seed))
-        .unbatch()
-    )
+    return tf.random.experimental.stateless_shuffle(tf.range(count), seed=seed)
+
+
+def _shuffled(records: tf.data.Dataset, count: int, seed: tuple) -> tf.data.Dataset:
+    """The `count` records in the stateless random order fixed by `seed`."""
+    order = _permutation(count, seed)
+    return records.batch(count).map(lambda batch: tf.gather(batch, order)).unbatch()
+
+
+def _paired(healthy: tf.data.Dataset, cancer: tf.data.Dataset, count: int, seed: tuple) -> tf.data.Dataset:
+    """(healthy[i], cancer[i]) for i in one random order of 0..count-1: the first `count` healthy
+    records paired with the `count` cancer records by index."""
+    order = _permutation(count, seed)
+    both = tf.data.Dataset.zip((healthy.take(count).batch(count), cancer.batch(count)))
+    return both.map(lambda h, c: (tf.gather(h, order), tf.gather(c, order))).unbatch()
 
 
 def decoder(height: int, width: int, include_masks: bool):
     """A function: serialized example -> float32 (height, width, C) tensor in [-1, 1]."""
 
+    def to_unit_range(png: tf.Tensor) -> tf.Tensor:
+        array = tf.cast(tf.io.decode_png(png, channels=1, dtype=tf.uint16), tf.float32)
+        low, high = tf.reduce_min(array), tf.reduce_max(array)
+        return tf.math.divide_no_nan(array - low, high - low) * 2.0 - 1.0
+
     def decode(serialized: tf.Tensor) -> tf.Tensor:
         features = parse_example(serialized)
-        image = tf.cast(tf.io.decode_png(features["image"], channels=1), tf.float32)
-        low, high = tf.reduce_min(image), tf.reduce_max(image)
-        image = tf.math.divide_no_nan(image - low, high - low) * 2.0 - 1.0
+        image = to_unit_range(features["image"])
         if include_masks:
-            mask = tf.cast(tf.io.decode_png(features["mask"], channels=1), tf.float32) / 127.5 - 1.0
-            image = tf.concat([image, mask], axis=-1)
+            image = tf.concat([image, to_unit_range(features["mask"])], axis=-1)
         return tf.ensure_shape(image, (height, width, 2 if include_masks else 1))
 
     return decode

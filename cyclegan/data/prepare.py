@@ -23,9 +23,11 @@ from pathlib import Path
 from .augment import augment, draw_augmentation
 from .image_files import decode_png, encode_png
 from .items import DOMAINS, SkippedFile, skip_with_companions
-from .labels import check_rule
+from .labels import Rules
 from .manifest import build_manifest
-from .processing import Job, PreparedImage, process_all
+from .preprocess import RESIZE_MODES
+from .processing import ImageSettings, Job, PreparedImage, process_all
+from .recipes import resolve
 from .records import SPLITS, serialize_encoded, write_shards
 from .selection import Selection, parse_views
 from .sources import open_source
@@ -37,36 +39,53 @@ IMAGES_PER_SHARD = 256
 
 def prepare_dataset(
     sources: list[str],
-    size: tuple[int, int],
-    out_dir,
-    eval_fraction: float = 0.15,
+    size: tuple[int, int] | None = None,
+    out_dir=None,
+    eval_fraction: float | None = None,
     seed: int = 42,
     overwrite: bool = False,
     progress: bool = True,
     *,
-    label_rule: str = "birads4",
+    recipe: str | None = None,
+    label_rule: str | None = None,
+    bcdr_rule: str | None = None,
+    mask_rule: str | None = None,
+    resize: str | None = None,
     views=None,
     exclude=None,
-    augment_copies: int = 0,
+    augment_copies: int | None = None,
     split_by: str = "image",
     workers: int = 1,
     dry_run: bool = False,
 ) -> dict:
     """Prepare "KIND:PATH" sources into `out_dir` at `size` = (height, width) pixels.
 
-    label_rule: birads4 | birads3 | mass (labels.py). views: None (all) or e.g. ("CC",) or "CC,MLO".
+    recipe: a name in recipes.RECIPES whose settings apply; any of the settings below given as
+    well (not None) overrides the recipe's, and without a recipe recipes.DEFAULTS apply.
+    label_rule (INbreast), bcdr_rule, mask_rule: labels.LABEL_RULES, BCDR_RULES, MASK_RULES.
+    resize: fit | stretch (preprocess.resize). views: None (all), e.g. ("CC",) or "CC,MLO".
     exclude: CSV with a Filename column of images to leave out. augment_copies: augmented copies
     per image (augment.py), kept in their image's split. split_by: image | patient (split.py);
-    `eval_fraction` of each domain (rounded) goes to eval, shuffled with `seed`. workers: processes
-    reading and preprocessing images (started with "spawn": a calling script needs an
-    `if __name__ == "__main__":` guard). dry_run: do everything but write; out_dir may be None.
+    `eval_fraction` of each domain (rounded) goes to eval, shuffled with `seed`, which also seeds
+    synthetic masks and augmentation. workers: processes reading and preprocessing images (started
+    with "spawn": a calling script needs an `if __name__ == "__main__":` guard). dry_run: do
+    everything but write; out_dir may be None.
 
     Returns the manifest (also written to out_dir/manifest.json). Raises FileExistsError if out_dir
     exists and not `overwrite`, FileNotFoundError for a missing source path, ValueError for an
     unknown source kind, bad settings, a broken source layout, or a domain without images.
     """
-    size = _check_size(size)
-    _check_settings(eval_fraction, label_rule, augment_copies, split_by, workers, sources)
+    chosen, recipe_settings = resolve(
+        recipe, size=None if size is None else tuple(size), views=views, label_rule=label_rule,
+        bcdr_rule=bcdr_rule, mask_rule=mask_rule, resize=resize, augment_copies=augment_copies,
+        eval_fraction=eval_fraction)
+    if recipe_settings["size"] is None:
+        raise ValueError("no image size: give one (--size HEIGHTxWIDTH) or a recipe that has one (--recipe)")
+    size = _check_size(recipe_settings["size"])
+    eval_fraction, augment_copies = recipe_settings["eval_fraction"], recipe_settings["augment_copies"]
+    _check_settings(eval_fraction, recipe_settings["resize"], augment_copies, split_by, workers, sources)
+    rules = Rules(recipe_settings["label_rule"], recipe_settings["bcdr_rule"], recipe_settings["mask_rule"])
+    views = recipe_settings["views"]
     if views is not None:
         views = parse_views(views if isinstance(views, str) else ",".join(views))
     out_dir = None if out_dir is None else Path(out_dir)
@@ -75,11 +94,12 @@ def prepare_dataset(
     if not dry_run and out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; choose another folder or overwrite it (--overwrite)")
     selection = Selection(views, exclude)
-    opened = {spec: open_source(spec, label_rule) for spec in sources}
+    opened = {spec: open_source(spec, rules) for spec in sources}
     jobs, skipped = _select(opened, selection)
 
+    image_settings = ImageSettings(size, recipe_settings["resize"], rules, seed)
     prepared: list[PreparedImage] = []
-    for job, (image, skips) in zip(jobs, process_all(jobs, size, workers, progress)):
+    for job, (image, skips) in zip(jobs, process_all(jobs, image_settings, workers, progress)):
         skipped += [{"path": skip.path, "reason": skip.reason, "source": job.source_spec} for skip in skips]
         if image is not None:
             prepared.append(image)
@@ -87,7 +107,9 @@ def prepare_dataset(
     split = split_images(prepared, eval_fraction, seed, split_by)
     _check_training_images(split, split_by)
     settings = {"size": list(size), "seed": seed, "eval_fraction": eval_fraction, "split_by": split_by,
-                "label_rule": label_rule, "augment_copies": augment_copies, "selection": selection.describe()}
+                "rules": rules, "resize": recipe_settings["resize"], "augment_copies": augment_copies,
+                "selection": selection.describe(),
+                "recipe": {"name": recipe, "description": chosen.description, "pairing": chosen.pairing}}
     descriptions = {spec: source.describe() for spec, source in opened.items()}
     if dry_run:
         return build_manifest(settings, descriptions, split, None, skipped)
@@ -114,10 +136,11 @@ def _check_size(size) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _check_settings(eval_fraction, label_rule, augment_copies, split_by, workers, sources) -> None:
+def _check_settings(eval_fraction, resize, augment_copies, split_by, workers, sources) -> None:
     if not 0.0 <= eval_fraction < 1.0:
         raise ValueError(f"eval_fraction must be in [0, 1), got {eval_fraction}")
-    check_rule(label_rule)
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
     if int(augment_copies) != augment_copies or augment_copies < 0:
         raise ValueError(f"augment_copies must be a whole number >= 0, got {augment_copies}")
     if split_by not in SPLIT_MODES:
@@ -173,15 +196,14 @@ def _skipped_summary(skipped: list[dict], shown: int = 3) -> str:
 def _examples(images: list[PreparedImage], size: tuple[int, int], copies: int, seed: int) -> Iterator[bytes]:
     """Serialized examples: each image, then its `copies` augmented copies (source "<path>#augK")."""
     for image in images:
-        yield serialize_encoded(image.image_png, image.mask_png, image.label, image.source,
-                                image.mask_synthesised, *size)
+        yield serialize_encoded(image.image_png, image.mask_png, image.label, image.source, image.mask_origin, *size)
         if not copies:
             continue
         pixels, mask = decode_png(image.image_png), decode_png(image.mask_png)
         for copy in range(1, copies + 1):
             warped, warped_mask = augment(pixels, mask, draw_augmentation(seed, image.source, copy))
             yield serialize_encoded(encode_png(warped), encode_png(warped_mask), image.label,
-                                    f"{image.source}#aug{copy}", image.mask_synthesised, *size)
+                                    f"{image.source}#aug{copy}", image.mask_origin, *size)
 
 
 def _sibling(out_dir: Path, purpose: str) -> Path:

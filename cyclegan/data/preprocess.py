@@ -1,4 +1,4 @@
-"""Per-image preprocessing: label blanking, orientation, intensity scaling, resize and pad to the target size.
+"""Per-image preprocessing: label blanking, orientation, resize (fit and pad, or stretch), 16-bit intensities.
 
 Convention: after `orient`, every breast lies on the LEFT of the image (chest wall at the left
 edge), as a left breast is stored. Geometry is shared by image and mask; padding is added (or
@@ -84,17 +84,26 @@ def blank_labels(image: np.ndarray) -> np.ndarray:
     return np.where(breast_region(image), image, image.min()).astype(image.dtype, copy=False)
 
 
-def rescale_intensities(image: np.ndarray) -> np.ndarray:
-    """Standardise (subtract mean, divide by std), then rescale linearly to [0, 255]; float32.
+STORED_MAX = 65535  # records hold 16-bit PNGs: [0, 1] maps to [0, STORED_MAX]
+RESIZE_MODES = ("fit", "stretch")
 
-    A constant image becomes all zeros.
+
+def unit_range(array: np.ndarray) -> np.ndarray:
+    """Linear rescale of a float array to [0, 1] (min -> 0, max -> 1); a constant array becomes zeros.
+
+    The originals standardise ((x - mean) / std) before this rescale; that changes nothing, since a
+    linear map to a fixed range does not depend on an earlier linear map.
     """
-    image = image.astype(np.float32)
-    standardised = (image - image.mean()) / max(float(image.std()), 1e-12)
-    low, high = float(standardised.min()), float(standardised.max())
+    array = array.astype(np.float32)
+    low, high = float(array.min()), float(array.max())
     if high <= low:
-        return np.zeros_like(standardised)
-    return (standardised - low) * np.float32(255.0 / (high - low))
+        return np.zeros_like(array)
+    return (array - low) * np.float32(1.0 / (high - low))
+
+
+def to_stored(array: np.ndarray) -> np.ndarray:
+    """A float (h, w) array min-max scaled (`unit_range`) and rounded to uint16 [0, STORED_MAX]."""
+    return np.rint(unit_range(array) * STORED_MAX).astype(np.uint16)
 
 
 def _scaled_shape(shape: tuple[int, int], size: tuple[int, int]) -> tuple[float, tuple[int, int]]:
@@ -112,66 +121,36 @@ def _pad_or_crop(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return fitted
 
 
-def fit_to_size(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an image keeping the aspect ratio, then zero-pad or crop at the right/bottom to `size`.
+def resize(array: np.ndarray, size: tuple[int, int], mode: str = "fit") -> np.ndarray:
+    """A float32 (h, w) array resized to `size` = (height, width), anti-aliased.
 
-    The longer side (height on a tie) is scaled to the corresponding side of `size` = (height,
-    width). Anti-aliased area averaging when shrinking, bilinear when enlarging.
+    fit: the aspect ratio is kept, the longer side (height on a tie) fills its side of `size`, and
+        the rest is zero-padded (or cropped) at the right and bottom.
+    stretch: both sides are scaled to fill `size` exactly (experiment 1 trained on images stretched
+        this way).
+    Area averaging when a side shrinks (anti-aliased), bilinear when both grow.
     """
-    scale, new_size = _scaled_shape(array.shape, size)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return _pad_or_crop(cv2.resize(array, new_size, interpolation=interpolation), size)
-
-
-def fit_mask_to_size(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A (h, w) bool mask with `fit_to_size`'s geometry as uint8 0/255.
-
-    When shrinking, a pixel is lesion if any lesion pixel falls in its footprint, so single-pixel
-    findings (calcifications marked by one point) survive; nearest neighbour when enlarging.
-    """
-    scale, new_size = _scaled_shape(mask.shape, size)
-    as_float = np.ascontiguousarray(mask, np.float32)
-    if scale < 1:
-        resized = cv2.resize(as_float, new_size, interpolation=cv2.INTER_AREA) > 0
+    array = np.ascontiguousarray(array, np.float32)
+    if mode == "fit":
+        _, new_size = _scaled_shape(array.shape, size)
+    elif mode == "stretch":
+        new_size = (size[1], size[0])
     else:
-        resized = cv2.resize(as_float, new_size, interpolation=cv2.INTER_NEAREST) > 0.5
-    return _pad_or_crop(resized.astype(np.uint8) * np.uint8(255), size)
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Round and clip a float image in [0, 255] to uint8."""
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+        raise ValueError(f"resize mode must be one of {', '.join(RESIZE_MODES)}, got {mode!r}")
+    shrinks = new_size[0] < array.shape[1] or new_size[1] < array.shape[0]
+    resized = cv2.resize(array, new_size, interpolation=cv2.INTER_AREA if shrinks else cv2.INTER_LINEAR)
+    return _pad_or_crop(resized, size)
 
 
 def preprocess(image: np.ndarray, mask: np.ndarray | None, size: tuple[int, int],
-               laterality: str | None = None):
-    """Raw (h, w) image and optional (h, w) bool mask -> uint8 image and 0/255 uint8 mask of `size`.
+               laterality: str | None = None, resize_mode: str = "fit"):
+    """Raw (h, w) image and optional (h, w) mask (bool or float >= 0) -> uint16 image and mask of `size`.
 
-    Orient, standardise and rescale to [0, 255], fit to `size`. Returns (image, mask); mask is
-    None when none was given.
+    In the originals' order: orient, resize the raw intensities (anti-aliased, zero padding), then
+    min-max scale to [0, STORED_MAX] (`to_stored`). The mask gets the same geometry and its own
+    min-max scale, so its values are graded with soft edges; an empty mask stays all zeros. Returns
+    (image, mask); mask is None when none was given.
     """
     image, mask = orient(image, mask, laterality)
-    image = to_uint8(fit_to_size(rescale_intensities(image), size))
-    return image, None if mask is None else fit_mask_to_size(mask, size)
-
-
-def synthesise_mask(image: np.ndarray) -> np.ndarray:
-    """A stand-in lesion mask for a uint8 (H, W) image: an ellipse inside the Otsu breast region.
-
-    The ellipse is centred on the centroid of the largest bright (Otsu) component, with semi-axes
-    1/6 of that component's bounding box, and clipped to it. Returns uint8 0/255, deterministic.
-    """
-    _, bright = cv2.threshold(image, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(bright, connectivity=8)
-    if count <= 1:  # blank image: centre of the whole frame
-        region = np.ones_like(image, dtype=bool)
-        centre, extent = (image.shape[1] / 2, image.shape[0] / 2), (image.shape[1], image.shape[0])
-    else:
-        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        region = labels == largest
-        centre = tuple(centroids[largest])
-        extent = (stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT])
-    ellipse = np.zeros_like(image)
-    axes = tuple(max(1, round(side / 6)) for side in extent)
-    cv2.ellipse(ellipse, (round(centre[0]), round(centre[1])), axes, 0, 0, 360, 255, thickness=-1)
-    return np.where(region, ellipse, 0).astype(np.uint8)
+    stored = to_stored(resize(image, size, resize_mode))
+    return stored, None if mask is None else to_stored(resize(mask, size, resize_mode))

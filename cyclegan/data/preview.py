@@ -1,9 +1,10 @@
 """Contact sheet of a prepared dataset: a few images per split and domain, lesion masks outlined.
 
 One row per (split, domain): a caption tile, then the first `per_group` original images of that
-group in shard order (by source path; augmented copies are left out). Mask outlines are red for
-annotated masks and yellow for synthesised ones. Tiles are the prepared images shrunk so their
-longer side is at most TILE_SIDE pixels.
+group in shard order (by source path; augmented copies are left out). Mask outlines (every pixel
+the mask touches) are red for annotated masks and yellow for synthetic ones; the caption says so.
+Tiles are the prepared 16-bit images shown in 8 bits and shrunk so their longer side is at most
+TILE_SIDE pixels.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ TILE_SIDE = 256
 CAPTION_WIDTH = 150
 GAP = 4  # pixels between tiles
 RED, YELLOW, WHITE = (0, 0, 255), (0, 255, 255), (255, 255, 255)  # BGR
+OUTLINE_COLOURS = {"annotated": RED, "synthetic": YELLOW}
 
 
 def write_preview(data_dir, out, per_group: int = 4) -> Path:
@@ -38,7 +40,7 @@ def write_preview(data_dir, out, per_group: int = 4) -> Path:
             tiles += [np.full((*tile, 3), 40, np.uint8)] * (per_group - len(tiles))
             caption = _caption(tile[0], [split, domain, f"{manifest['counts'][split][domain]} records"])
             rows.append(_hstack([caption, *tiles]))
-    sheet = _vstack(rows)
+    sheet = _vstack([_legend(rows[0].shape[1]), *rows])
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), sheet):
@@ -59,12 +61,14 @@ def _originals(data_dir, manifest: dict, split: str, domain: str, count: int) ->
 
 
 def _tile(features: dict, size: tuple[int, int]) -> np.ndarray:
-    """A BGR (h, w, 3) tile: the image with its mask's outline drawn on it."""
+    """A BGR (h, w, 3) tile: the image in 8 bits with its mask's outline drawn on it."""
     image = cv2.resize(features["image"], size[::-1], interpolation=cv2.INTER_AREA)
-    mask = cv2.resize(features["mask"], size[::-1], interpolation=cv2.INTER_NEAREST)
-    tile = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    cv2.drawContours(tile, contours, -1, YELLOW if features["mask_synthesised"] else RED, thickness=1)
+    mask = cv2.resize((features["mask"] > 0).astype(np.float32), size[::-1], interpolation=cv2.INTER_AREA)
+    tile = cv2.cvtColor((image >> 8).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    colour = OUTLINE_COLOURS.get(features["mask_origin"])
+    if colour is not None:
+        contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(tile, contours, -1, colour, thickness=1)
     return tile
 
 
@@ -73,6 +77,16 @@ def _caption(height: int, lines: list[str]) -> np.ndarray:
     for index, line in enumerate(lines):
         cv2.putText(caption, line, (6, 20 + 20 * index), cv2.FONT_HERSHEY_SIMPLEX, 0.5, WHITE, 1, cv2.LINE_AA)
     return caption
+
+
+def _legend(width: int) -> np.ndarray:
+    """A strip `width` pixels wide naming the outline colours."""
+    legend = np.zeros((28, width, 3), np.uint8)
+    x = 6
+    for text, colour in (("mask outlines:", WHITE), ("annotated", RED), ("synthetic", YELLOW)):
+        cv2.putText(legend, text, (x, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+        x += cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)[0][0] + 12
+    return legend
 
 
 def _hstack(tiles: list[np.ndarray]) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""Turning found images into prepared 8-bit images and masks, in this process or in worker processes.
+"""Turning found images into prepared 16-bit images and masks, in this process or in worker processes.
 
-Per item: read the pixels, blank burned-in labels where the source has them, orient, standardise,
-fit to size (preprocess.py), synthesise a mask for a cancer image without one, PNG-encode. No
-TensorFlow here, so worker processes (spawned, not forked) start quickly.
+Per item: read the pixels, blank burned-in labels where the source has them, draw a synthetic mask
+where the mask rule gives one (synthetic_masks.py, on the full-resolution image), orient, resize
+and scale to 16 bits (preprocess.py), PNG-encode. No TensorFlow here, so worker processes
+(spawned, not forked) start quickly.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from .augment import image_rng
 from .image_files import encode_png
 from .items import DOMAINS, SkippedFile, SourceItem, UnusableFile, skip_with_companions
-from .preprocess import blank_labels, faces_right, preprocess, synthesise_mask
+from .labels import Rules
+from .preprocess import blank_labels, faces_right, preprocess
+from .synthetic_masks import synthetic_mask
+
+MASK_ORIGINS = ("annotated", "synthetic", "empty")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,16 @@ class Job:
 
     item: SourceItem
     source_spec: str
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """How every image is prepared: size (height, width) pixels, resize mode, rules, seed of the draws."""
+
+    size: tuple[int, int]
+    resize: str = "fit"
+    rules: Rules = Rules()
+    seed: int = 42
 
 
 @dataclass(frozen=True)
@@ -39,10 +55,11 @@ class PreparedImage:
     patient_id: str | None
     view: str | None
     flipped: bool
-    mask_synthesised: bool
+    mask_origin: str  # one of MASK_ORIGINS
+    mask_inside_breast: bool | None  # synthetic masks: whether a draw fitted inside the breast
     mask_files: tuple[str, ...]
-    image_png: bytes
-    mask_png: bytes
+    image_png: bytes  # 16-bit PNG
+    mask_png: bytes  # 16-bit PNG
 
     @property
     def domain(self) -> str:
@@ -56,34 +73,37 @@ class PreparedImage:
         return f"image:{self.source}"
 
 
-def process(job: Job, size: tuple[int, int]) -> tuple[PreparedImage | None, list[SkippedFile]]:
-    """Prepare one item at `size` = (height, width): (image or None, skipped files)."""
+def process(job: Job, settings: ImageSettings) -> tuple[PreparedImage | None, list[SkippedFile]]:
+    """Prepare one item: (image or None, skipped files)."""
     item = job.item
     try:
         pixels = item.read()
     except UnusableFile as error:
         return None, skip_with_companions(item, str(error))
     image = blank_labels(pixels.image) if item.blank_labels else pixels.image
-    flipped = faces_right(image, item.laterality)
-    image, mask = preprocess(image, pixels.mask, size, "R" if flipped else "L")
-    synthesised = pixels.mask_synthesised
-    if mask is None and item.label == 1:
-        mask, synthesised = synthesise_mask(image), True
+    mask, origin, inside = pixels.mask, "annotated", None
+    if mask is None and (settings.rules.mask == "synthetic" or item.label == 1):
+        (mask, inside), origin = synthetic_mask(image, image_rng(settings.seed, item.path, 0)), "synthetic"
     elif mask is None:
-        mask = np.zeros_like(image)
-    default = "not drawn: healthy images get an empty mask" if item.label == 0 else "not drawn into the mask"
+        origin = "empty"
+    flipped = faces_right(image, item.laterality)
+    stored, stored_mask = preprocess(image, mask, settings.size, "R" if flipped else "L", settings.resize)
+    if stored_mask is None:
+        stored_mask = np.zeros_like(stored)
+    default = ("not drawn: healthy images get an empty mask under --mask-rule empty" if item.label == 0
+               else "not drawn into the mask")
     unused = [SkippedFile(path, f"annotation of {item.path}: {pixels.unused.get(path, default)}")
               for path in item.companions if path not in pixels.mask_files]
     prepared = PreparedImage(item.path, job.source_spec, item.label, item.patient_id, item.view, flipped,
-                             synthesised, pixels.mask_files, encode_png(image), encode_png(mask))
+                             origin, inside, pixels.mask_files, encode_png(stored), encode_png(stored_mask))
     return prepared, unused
 
 
-def process_all(jobs: list[Job], size: tuple[int, int], workers: int = 1,
+def process_all(jobs: list[Job], settings: ImageSettings, workers: int = 1,
                 progress: bool = True) -> Iterator[tuple[PreparedImage | None, list[SkippedFile]]]:
     """`process` every job, in order; `workers` > 1 spreads them over that many processes."""
     bar = partial(tqdm, total=len(jobs), desc="prepare", unit="image", disable=not progress)
-    work = partial(process, size=size)
+    work = partial(process, settings=settings)
     if workers <= 1 or len(jobs) <= 1:
         yield from bar(map(work, jobs))
         return

@@ -1,11 +1,12 @@
 """TFRecord I/O for prepared datasets: one tf.train.Example per image, GZIP shards per split and domain.
 
 Shard files are `{split}-{domain}-{shard:05d}.tfrecord.gz`. Example features:
-  image, mask        bytes: 8-bit greyscale PNG of shape (height, width); mask values 0 / 255
+  image, mask        bytes: 16-bit greyscale PNG of shape (height, width), each min-max scaled to
+                     [0, 65535] (an empty mask is all 0)
   label              int64: 0 healthy, 1 cancer
   source             bytes: path of the raw file the image came from; augmented copies add "#augN"
   height, width      int64: pixels
-  mask_synthesised   int64: 1 if the mask was made up rather than annotated
+  mask_origin        bytes: "annotated", "synthetic" or "empty"
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ FEATURES = {
     "source": tf.io.FixedLenFeature([], tf.string),
     "height": tf.io.FixedLenFeature([], tf.int64),
     "width": tf.io.FixedLenFeature([], tf.int64),
-    "mask_synthesised": tf.io.FixedLenFeature([], tf.int64),
+    "mask_origin": tf.io.FixedLenFeature([], tf.string),
 }
 
 
@@ -37,14 +38,13 @@ def shard_name(split: str, domain: str, shard: int) -> str:
     return f"{split}-{domain}-{shard:05d}.tfrecord.gz"
 
 
-def serialize_example(image: np.ndarray, mask: np.ndarray, label: int, source: str,
-                      mask_synthesised: bool) -> bytes:
-    """One serialized tf.train.Example from a uint8 (H, W) image and a 0/255 uint8 (H, W) mask."""
-    return serialize_encoded(encode_png(image), encode_png(mask), label, source, mask_synthesised,
+def serialize_example(image: np.ndarray, mask: np.ndarray, label: int, source: str, mask_origin: str) -> bytes:
+    """One serialized tf.train.Example from a uint16 (H, W) image and mask."""
+    return serialize_encoded(encode_png(image), encode_png(mask), label, source, mask_origin,
                              image.shape[0], image.shape[1])
 
 
-def serialize_encoded(image_png: bytes, mask_png: bytes, label: int, source: str, mask_synthesised: bool,
+def serialize_encoded(image_png: bytes, mask_png: bytes, label: int, source: str, mask_origin: str,
                       height: int, width: int) -> bytes:
     """One serialized tf.train.Example from an already PNG-encoded (height, width) image and mask."""
 
@@ -61,7 +61,7 @@ def serialize_encoded(image_png: bytes, mask_png: bytes, label: int, source: str
         "source": raw(source.encode("utf-8")),
         "height": int64(height),
         "width": int64(width),
-        "mask_synthesised": int64(mask_synthesised),
+        "mask_origin": raw(mask_origin.encode("utf-8")),
     }
     example = tf.train.Example(features=tf.train.Features(feature=features))
     return example.SerializeToString(deterministic=True)  # map order fixed across processes
@@ -94,9 +94,10 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
 
 
 def decoded_examples(paths: list[str]) -> Iterator[dict]:
-    """Each example of the shard files, in order, as numpy values; image and mask as uint8 (H, W) arrays."""
+    """Each example of the shard files, in order, as numpy values; image and mask as uint16 (H, W) arrays."""
     for serialized in read_records(paths):
         features = {key: value.numpy() for key, value in parse_example(serialized).items()}
         features["image"], features["mask"] = decode_png(features["image"]), decode_png(features["mask"])
         features["source"] = features["source"].decode("utf-8")
+        features["mask_origin"] = features["mask_origin"].decode("utf-8")
         yield features

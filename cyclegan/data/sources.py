@@ -1,7 +1,7 @@
 """Registry of raw data sources and parsing of `KIND:PATH` source specifications.
 
-A source class takes the root path and the label rule (`labels.LABEL_RULES`; sources with their
-own ground truth ignore it). It is an iterable of `SourceItem | SkippedFile` in a deterministic
+A source class takes the root path and the preparation's `labels.Rules` (each source applies the
+rules that concern it). It is an iterable of `SourceItem | SkippedFile` in a deterministic
 order and says in `describe()` how it labels, orients and cleans its images. Adding a dataset =
 adding its class to `SOURCES`.
 """
@@ -17,6 +17,7 @@ from .cbis import CbisSource
 from .folder import FolderSource
 from .inbreast import InbreastSource
 from .items import SkippedFile, SourceItem
+from .labels import Rules
 
 
 class Source(Protocol):
@@ -29,7 +30,7 @@ class Source(Protocol):
         ...
 
 
-SOURCES: dict[str, Callable[[Path, str], Source]] = {
+SOURCES: dict[str, Callable[[Path, Rules], Source]] = {
     "folder": FolderSource,
     "inbreast": InbreastSource,
     "bcdr": BcdrSource,
@@ -48,9 +49,9 @@ def parse_source(spec: str) -> tuple[str, Path]:
     return kind, Path(path)
 
 
-def open_source(spec: str, label_rule: str = "birads4") -> Source:
+def open_source(spec: str, rules: Rules = Rules()) -> Source:
     """The source object for "KIND:PATH"; FileNotFoundError when PATH does not exist."""
     kind, path = parse_source(spec)
     if not path.exists():
         raise FileNotFoundError(f"source path {str(path)!r} (from {spec!r}) does not exist")
-    return SOURCES[kind](path, label_rule)
+    return SOURCES[kind](path, rules)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -17,7 +18,8 @@ from tqdm import tqdm
 
 from cyclegan import dashboard, panels
 from cyclegan.analysis.artifact_report import paper_experiment, score_images
-from cyclegan.errors import NonFiniteLossError
+from cyclegan.errors import DiskFullError, NonFiniteLossError, is_disk_full
+from cyclegan.runlock import remove_debris
 
 
 class StepCallback(keras.callbacks.Callback):
@@ -159,10 +161,27 @@ class StepCheckpoint(StepCallback):
 
 
 def save_checkpoint(manager: tf.train.CheckpointManager, model, step: int) -> str:
-    """Write a checkpoint numbered `step`; raises NonFiniteLossError if any weight is NaN/Inf."""
+    """Write a checkpoint numbered `step`. NonFiniteLossError if any weight is NaN/Inf; DiskFullError
+    when it does not fit, after removing what it wrote (the state file stays on the last complete
+    checkpoint)."""
     if not all_finite(model.generator_variables + model.discriminator_variables):
         raise NonFiniteLossError(f"weights became NaN or Inf by step {step}; no checkpoint written")
-    return manager.save(checkpoint_number=step)
+    try:
+        return manager.save(checkpoint_number=step)
+    except (OSError, tf.errors.OpError) as err:
+        if not is_disk_full(err):
+            raise
+        raise _disk_full(Path(manager.directory), step) from err
+
+
+def _disk_full(directory: Path, step: int) -> DiskFullError:
+    """The DiskFullError of the checkpoint of `step`, once the partial files are gone (the caller
+    holds the run folder's lock, or `directory` is a worker's own)."""
+    state = tf.train.get_checkpoint_state(str(directory))
+    remove_debris(directory.parent, list(state.all_model_checkpoint_paths) if state else [])
+    kept = f"its checkpoint {Path(state.model_checkpoint_path).name}" if state else "no checkpoint yet"
+    return DiskFullError(f"no space left on the device for the checkpoint of step {step} in {directory}; "
+                         f"the run keeps {kept}: free space, then run the same command to resume")
 
 
 class ProgressBar(StepCallback):

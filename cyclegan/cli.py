@@ -1,6 +1,7 @@
 """`python -m cyclegan <command>`: the one command line of the project.
 
-Exit codes: 0 done; 2 bad input (config, data, paths); 3 training stopped on a NaN/Inf loss.
+Exit codes: 0 done; 2 bad input (config, data, paths, a run folder in use); 3 training stopped on
+a NaN/Inf loss; 4 the disk is full (training keeps its last complete checkpoint).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import sys
 from cyclegan.data.labels import BCDR_RULES, LABEL_RULES, MASK_RULES
 from cyclegan.data.preprocess import RESIZE_MODES
 from cyclegan.data.recipes import RECIPES
+from cyclegan.startup import start_tensorflow_quietly
 
 EXIT_BAD_INPUT = 2
 EXIT_NON_FINITE = 3
+EXIT_DISK_FULL = 4
+WITHOUT_TENSORFLOW = frozenset({"phantom", "readout"})  # commands that never import TensorFlow
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -68,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     phantom.add_argument("--count", type=int, default=64, help="images per domain (default 64)")
     phantom.add_argument("--seed", type=int, default=42)
     phantom.add_argument("--size", type=_size, default=(512, 416), help="HEIGHTxWIDTH of the DICOMs (default 512x416)")
+    phantom.add_argument("--overwrite", action="store_true",
+                         help="replace the healthy/, cancer/ and masks/ of a phantom already in --out (without it, "
+                              "such a folder is refused)")
 
     prepare = commands.add_parser("prepare", help="preprocess raw images into TFRecord shards + manifest.json")
     prepare.add_argument("--source", dest="sources", action="append", required=True, metavar="KIND:PATH",
@@ -113,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train (or resume) a CycleGAN into a run directory")
     _add_config_args(train)
     train.add_argument("--data", required=True, help="prepared dataset folder (has manifest.json)")
-    train.add_argument("--run-dir", required=True, help="run folder; an existing one is resumed")
+    train.add_argument("--run-dir", required=True,
+                       help="run folder; an existing one is resumed (one trainer at a time: it is locked)")
+    train.add_argument("--allow-other-data", action="store_true",
+                       help="resume on another dataset than the run's (refused without it; recorded in run.json)")
     train.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"),
                        help="distribution strategy (overrides train.strategy); multiworker reads the "
                             "cluster from TF_CONFIG")
@@ -179,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     study = commands.add_parser("study", help="build a blinded reader-study kit from a run")
     study_commands = study.add_subparsers(dest="study_command", required=True)
     study_build = study_commands.add_parser("build", help="reader/ (reading.html, images, template) + key/ "
-                                                          "(answer_key.csv, study.json)")
+                                                          "(answer_key.csv, study.json, leak_audit.csv)")
     study_build.add_argument("--run", required=True, help="run directory")
     study_build.add_argument("--step", type=int, help="checkpoint step of the modifications (default: the latest)")
     study_build.add_argument("--layout", required=True, choices=("exp1", "exp2"),
@@ -196,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     study_build.add_argument("--lock-ratings", action="store_true",
                              help="the reading page keeps readers from changing a screen's ratings once they leave "
                                   "it (recorded in study.json)")
+    study_build.add_argument("--keep-background", action="store_true",
+                             help="modified images take the original's pixels outside the breast (the largest "
+                                  "region brighter than the background), so only breast tissue differs (recorded "
+                                  "in study.json)")
     return parser
 
 
@@ -203,7 +217,7 @@ def _phantom(args) -> int:
     from cyclegan.data.phantom import write_phantom
 
     height, width = args.size
-    result = write_phantom(args.out, args.count, args.seed, height=height, width=width)
+    result = write_phantom(args.out, args.count, args.seed, height=height, width=width, overwrite=args.overwrite)
     print(json.dumps(result, indent=2, default=str))
     return 0
 
@@ -242,7 +256,7 @@ def _train(args) -> int:
 
     overrides = list(args.overrides) + ([f"train.strategy={args.strategy}"] if args.strategy else [])
     config = load_config(args.config, overrides)
-    train(config, args.data, args.run_dir, progress=not args.no_progress)
+    train(config, args.data, args.run_dir, progress=not args.no_progress, allow_other_data=args.allow_other_data)
     return 0
 
 
@@ -337,7 +351,10 @@ def _study_build(args) -> int:
     from cyclegan.analysis.study import build_study
 
     record = build_study(args.run, args.layout, args.input, args.out, args.seed, step=args.step, split=args.split,
-                         cases=args.cases, batch_size=args.batch_size, lock_ratings=args.lock_ratings)
+                         cases=args.cases, batch_size=args.batch_size, lock_ratings=args.lock_ratings,
+                         keep_background=args.keep_background)
+    for warning in record["leak_warnings"]:
+        print(f"warning: {warning} (see {os.path.join(args.out, 'key', 'leak_audit.csv')})", file=sys.stderr)
     print(f"Wrote {record['images']} images on {record['screens']} screens ({record['modified']} modified, "
           f"step {record['step']}): give readers {os.path.join(args.out, 'reader')}; keep "
           f"{os.path.join(args.out, 'key', 'answer_key.csv')} from them")
@@ -352,14 +369,24 @@ HANDLERS = {"phantom": _phantom, "prepare": _prepare, "train": _train, "summary"
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    from cyclegan.errors import NonFiniteLossError
+    if args.command not in WITHOUT_TENSORFLOW:
+        start_tensorflow_quietly()
     from cyclegan.config import ConfigError
+    from cyclegan.errors import DiskFullError, NonFiniteLossError, is_disk_full
 
     try:
         return HANDLERS[args.command](args)
     except NonFiniteLossError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_NON_FINITE
+    except DiskFullError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_DISK_FULL
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as err:
+        if not is_disk_full(err):
+            raise
+        print(f"error: no space left on the device: {err}", file=sys.stderr)
+        return EXIT_DISK_FULL

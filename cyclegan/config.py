@@ -9,6 +9,7 @@ form that training writes into the run directory.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 from dataclasses import dataclass, field
@@ -213,7 +214,17 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
 
 
 def _unknown(key: str) -> ConfigError:
-    return ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(valid_keys())}")
+    """The error for an unknown key: the closest keys of its section, else the section's keys, else the sections."""
+    section, _, name = key.rpartition(".")
+    in_section = [valid for valid in valid_keys() if valid.rpartition(".")[0] == section]
+    names = {valid.rpartition(".")[2]: valid for valid in in_section}
+    close = [names[match] for match in difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)]
+    if close:
+        return ConfigError(f"unknown config key {key!r}; did you mean {' or '.join(close)}?")
+    if in_section:
+        return ConfigError(f"unknown config key {key!r}; valid keys there: {', '.join(in_section)}")
+    sections = sorted({valid.partition(".")[0] for valid in valid_keys()})
+    return ConfigError(f"unknown config key {key!r}; valid sections: {', '.join(sections)}")
 
 
 def _set(config: ExperimentConfig, key: str, value: Any) -> None:

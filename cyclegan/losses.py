@@ -46,7 +46,8 @@ def cycle_objective(config: LossConfig, healthy, cancer, fake_cancer, fake_healt
     """Cycle (+ identity) part of the generators' loss.
 
     total = cycle_weight * [combine(cycle_h, cycle_c) + identity_weight * combine(identity_h, identity_c)]
-    where identity compares an image with its own translation (experiment 2's term, models/breast_cycle_gan/custom/gan.py).
+    where identity compares an image with its own translation (experiment 2's term,
+    models/breast_cycle_gan/custom/gan.py).
     Returns the unweighted per-direction terms and the weighted `cycle_total`.
     """
     terms = {

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +23,8 @@ def prepared(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_run(prepared, tmp_path_factory):
     """A run directory trained 4 steps on `prepared`, with checkpoints at steps 2 and 4."""
-    from helpers import tiny_config
-
     from cyclegan.training import train
+    from helpers import tiny_config
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     train(tiny_config("train.max_steps=4"), prepared, run_dir, progress=False)

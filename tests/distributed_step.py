@@ -18,15 +18,14 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers import sgd, tiny_config  # noqa: E402
+import keras
 
-import keras  # noqa: E402
-
-from cyclegan.model import CycleGAN  # noqa: E402
+from cyclegan.model import CycleGAN
+from helpers import sgd, tiny_config
 
 
 def compare(experiment: str, strategy) -> dict:

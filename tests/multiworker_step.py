@@ -4,21 +4,22 @@ combined batch).
 
     python multiworker_step.py DATA RUN_DIR MAX_STEPS BATCH_SIZE
 
-Prints one JSON line: the step range trained and whether this process was the chief. The
+Prints one JSON line: the step range trained, whether this process was the chief, and its PID. The
 optimizers are swapped for plain SGD: Adam's first steps hardly depend on the gradient's scale,
 so only SGD shows whether the workers' gradients add up to one process's (see distributed_step.py).
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cyclegan import model as model_module  # noqa: E402
-from cyclegan.training import train  # noqa: E402
-from helpers import sgd, tiny_config  # noqa: E402
+from cyclegan import model as model_module
+from cyclegan.training import train
+from helpers import sgd, tiny_config
 
 SGD_LEARNING_RATE = 0.005  # small enough that 3 steps stay far from chaotic growth of float differences
 
@@ -31,7 +32,7 @@ def main():
                          f"train.discriminator_lr={SGD_LEARNING_RATE}")
     result = train(config, data, run_dir, progress=False)
     print(json.dumps({"start_step": result.start_step, "end_step": result.end_step,
-                      "chief": result.checkpoint is not None}))
+                      "chief": result.checkpoint is not None, "pid": os.getpid()}))
 
 
 if __name__ == "__main__":

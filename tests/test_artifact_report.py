@@ -4,8 +4,8 @@ import csv
 import json
 
 import numpy as np
-from scipy import ndimage
 import tensorflow as tf
+from scipy import ndimage
 from tensorflow.core.util import event_pb2
 
 from cyclegan import cli

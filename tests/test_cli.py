@@ -1,6 +1,8 @@
 """The command line: summary output and clear errors with exit code 2 for bad input."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -22,13 +24,22 @@ def test_summary_applies_overrides(capsys):
     assert json.loads(capsys.readouterr().out)["image_shape"] == [64, 32, 2]
 
 
+def test_a_command_prints_no_tensorflow_start_up_notices():
+    small = ["--set", "data.height=32", "--set", "data.width=32", "--set", "generator.residual_blocks=1"]
+    result = subprocess.run([sys.executable, "-m", "cyclegan", "summary", "--config", "experiments/exp1.json", *small],
+                            capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout)["image_shape"] == [32, 32, 1]
+    for notice in ("absl::InitializeLog", "cudart_stub", "cuInit", "oneDNN custom operations"):
+        assert notice not in result.stderr
+
+
 def _train(tmp_path, *extra):
     return cli.main(["train", "--config", "experiments/exp1.json", "--run-dir", str(tmp_path / "run"),
                      "--no-progress", *extra])
 
 
 @pytest.mark.parametrize("override, message", [
-    ("train.max_stepz=3", "unknown config key 'train.max_stepz'"),
+    ("train.max_stepz=3", "unknown config key 'train.max_stepz'; did you mean train.max_steps?"),
     ("data.height=254", "not divisible by 4"),
 ])
 def test_bad_config_exits_2(tmp_path, capsys, override, message):
@@ -64,8 +75,10 @@ def test_bad_size_is_a_usage_error(tmp_path, capsys, size, message):
     assert not (tmp_path / "p").exists()
 
 
-@pytest.mark.parametrize("command", [["translate", "--run", "r", "--direction", "h2c", "--input", "i", "--out", "o"],
-                                     ["study", "build", "--run", "r", "--layout", "exp1", "--input", "i", "--out", "o"]])
+@pytest.mark.parametrize("command", [
+    ["translate", "--run", "r", "--direction", "h2c", "--input", "i", "--out", "o"],
+    ["study", "build", "--run", "r", "--layout", "exp1", "--input", "i", "--out", "o"],
+])
 def test_batch_size_zero_is_a_usage_error(capsys, command):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([*command, "--batch-size", "0"])

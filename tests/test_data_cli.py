@@ -66,6 +66,8 @@ def test_prepare_errors_exit_2(raw, tmp_path, capsys):
     assert cli.main(["preview", str(tmp_path), "--out", str(tmp_path / "p.png")]) == cli.EXIT_BAD_INPUT
     assert "not a prepared dataset" in capsys.readouterr().err
     assert not (tmp_path / "p.png").exists()
+    assert cli.main(["preview", str(tmp_path), "--out", str(tmp_path / "p.jpgx")]) == cli.EXIT_BAD_INPUT
+    assert "not an image format" in capsys.readouterr().err
 
 
 def test_the_exp1_recipe_makes_experiment_1s_data_and_flags_override_it(raw, tmp_path, capsys):

@@ -11,8 +11,8 @@ from cyclegan.data.augment import Augmentation, augment
 from cyclegan.data.phantom import write_phantom
 from cyclegan.data.phantom_layouts import write_bcdr, write_cbis, write_inbreast
 from cyclegan.data.prepare import prepare_dataset
-from helpers import assert_rerun_in_another_process_is_identical
 from cyclegan.data.records import decoded_examples
+from helpers import assert_rerun_in_another_process_is_identical
 
 SIZE = (64, 48)
 COPIES = 2

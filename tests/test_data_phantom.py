@@ -7,6 +7,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from cyclegan import cli
 from cyclegan.data.image_files import read_image
 from cyclegan.data.phantom import power_law_texture, write_phantom
 
@@ -84,3 +85,20 @@ def test_cancer_masks_mark_bright_lesions_inside_the_breast(phantom):
         assert image[lesion].mean() > image[ring & ~lesion].mean()
     mask_stems = sorted(path.stem for path in (phantom / "masks").iterdir())
     assert mask_stems == sorted(path.stem for path in (phantom / "cancer").iterdir())
+
+
+def _phantom_cli(out: Path, *extra: str) -> int:
+    return cli.main(["phantom", "--out", str(out), "--size", "64x52", *extra])
+
+
+def test_a_folder_holding_a_phantom_is_refused_unless_overwrite_which_replaces_it_whole(tmp_path, capsys):
+    out = tmp_path / "phantom"
+    assert _phantom_cli(out, "--count", "2", "--seed", "1") == 0
+    (out / "notes.txt").write_text("mine")
+    first = _files(out)
+    assert _phantom_cli(out, "--count", "1", "--seed", "2") == cli.EXIT_BAD_INPUT
+    assert "already holds a phantom (healthy/, cancer/, masks/ not empty)" in capsys.readouterr().err
+    assert _files(out) == first
+    assert _phantom_cli(out, "--count", "1", "--seed", "2", "--overwrite") == 0
+    write_phantom(tmp_path / "fresh", count=1, seed=2, height=64, width=52)
+    assert _files(out) == {**_files(tmp_path / "fresh"), "notes.txt": b"mine"}

@@ -9,8 +9,7 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 
 from cyclegan.data.phantom import write_phantom
-from cyclegan.data.pipeline import (dataset_counts, decoder, epoch_steps, eval_images, read_manifest,
-                                    train_dataset)
+from cyclegan.data.pipeline import dataset_counts, decoder, epoch_steps, eval_images, read_manifest, train_dataset
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.records import FEATURES
 

@@ -9,10 +9,11 @@ import pytest
 import tensorflow as tf
 
 from cyclegan.data import prepare as prepare_module
+from cyclegan.data.inputs import load_inputs
 from cyclegan.data.phantom import write_phantom
 from cyclegan.data.prepare import prepare_dataset
-from helpers import assert_rerun_in_another_process_is_identical
 from cyclegan.data.records import FEATURES
+from helpers import assert_rerun_in_another_process_is_identical
 
 SIZE = (64, 48)
 PER_DOMAIN = 16
@@ -114,6 +115,7 @@ def test_under_the_empty_mask_rule_healthy_masks_are_empty_and_their_annotations
         assert example["mask"].any() == (example["domain"] == "cancer")
 
 
+@pytest.mark.slow  # test_data_mixed checks the same with two workers in the default suite
 def test_a_rerun_in_another_process_gives_byte_identical_output(prepared, raw, tmp_path):
     assert_rerun_in_another_process_is_identical([f"folder:{raw}"], SIZE, prepared[0], tmp_path / "again")
 
@@ -177,3 +179,32 @@ def test_a_wide_png_is_padded_at_the_bottom_and_right_facing_breasts_are_flipped
     assert images["healthy"][:16].any() and not images["healthy"][16:].any()  # 40x120 -> 16x48, not stretched
     blob = np.unravel_index(np.argmax(images["cancer"]), SIZE)
     assert blob[1] < 24 and blob[0] < 8
+
+
+def test_non_finite_constant_and_too_small_images_are_skipped_with_their_reasons(tmp_path):
+    root = tmp_path / "raw"
+    write_phantom(root, count=2, seed=0, height=SIZE[0], width=SIZE[1])
+    with_nan = np.linspace(0, 1, SIZE[0] * SIZE[1], dtype=np.float32).reshape(SIZE)
+    with_nan[10:12, 10:13] = np.nan
+    cv2.imwrite(str(root / "healthy" / "nan.tif"), with_nan)
+    cv2.imwrite(str(root / "healthy" / "zeros.png"), np.zeros(SIZE, np.uint16))
+    cv2.imwrite(str(root / "cancer" / "dot.png"), np.full((1, 1), 200, np.uint8))
+    cv2.imwrite(str(root / "cancer" / "narrow.png"), np.tile(np.arange(31, dtype=np.uint8), (64, 1)).T)
+    cv2.imwrite(str(root / "cancer" / "smallest.png"), np.tile(np.arange(32, dtype=np.uint8), (32, 1)))
+    manifest = prepare_dataset([f"folder:{root}"], SIZE, tmp_path / "data", eval_fraction=0.0, progress=False)
+    reasons = {Path(entry["path"]).name: entry["reason"] for entry in manifest["skipped"]}
+    assert reasons == {"nan.tif": "6 of 3072 pixels are NaN or infinite",
+                       "zeros.png": "constant image: every pixel is 0",
+                       "dot.png": "too small: 1x1 pixels; images need at least 32 on each side",
+                       "narrow.png": "too small: 31x64 pixels; images need at least 32 on each side"}
+    assert manifest["counts"]["train"] == {"healthy": 2, "cancer": 3}  # smallest.png, 32x32, is used
+    assert "below 32 pixels on a side" in manifest["preprocessing"]["usable"]
+
+
+def test_a_raw_folder_to_translate_skips_unusable_images_alike(tmp_path):
+    write_phantom(tmp_path / "raw", count=1, seed=0, height=SIZE[0], width=SIZE[1])
+    cv2.imwrite(str(tmp_path / "raw" / "healthy" / "zeros.png"), np.zeros(SIZE, np.uint8))
+    sources, images, skipped = load_inputs(tmp_path / "raw" / "healthy", SIZE, False, "healthy")
+    assert [Path(source).name for source in sources] == ["healthy_0000_L_CC.dcm"] and images.shape[0] == 1
+    assert skipped == [{"path": str(tmp_path / "raw" / "healthy" / "zeros.png"),
+                        "reason": "constant image: every pixel is 0"}]

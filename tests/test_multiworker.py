@@ -67,7 +67,8 @@ def test_two_workers_train_and_resume_like_one_process_with_the_combined_batch(p
 
     assert [r["chief"] for r in first] == [True, False]
     assert [(r["start_step"], r["end_step"]) for r in first + resumed] == [(0, 2)] * 2 + [(2, 3)] * 2
-    assert single == {"start_step": 0, "end_step": 3, "chief": True}
+    assert (single["start_step"], single["end_step"], single["chief"]) == (0, 3, True)
+    assert json.loads((shared / "train.lock").read_text())["pid"] == resumed[0]["pid"]  # only the chief locks
 
     steps = sorted(int(path.name.split("-")[1].split(".")[0]) for path in (shared / "checkpoints").glob("ckpt-*.index"))
     assert steps == [2, 3]  # the chief's checkpoints only, each written once

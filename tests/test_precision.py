@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan import precision
 from cyclegan.model import CycleGAN
 from helpers import sgd, tiny_config
 
@@ -69,6 +68,7 @@ def test_mixed_precision_step_stays_close_to_float32(mode):
         assert np.linalg.norm(actual - expected) < UPDATE_TOLERANCE[mode] * np.linalg.norm(expected)
 
 
+@pytest.mark.slow
 def test_float16_overflow_skips_the_update_but_counts_the_step():
     model = CycleGAN(tiny_config("train.pool_size=0", "train.mixed_precision=float16"))
     model.compile(jit_compile=False)

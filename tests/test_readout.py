@@ -217,6 +217,23 @@ def test_answer_key_errors_exit_2(tmp_path, capsys, edit, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("role", ["--key", "--responses"])
+@pytest.mark.parametrize("content, message", [
+    (PNG_MAGIC + bytes(range(256)), "not a CSV text file (not UTF-8 at byte 0)"),
+    (b"id,malignancy,modified\n1,2,3\n4,5,6,7,8\n", "not a readable CSV table (Error tokenizing data"),
+    (b"id,malignancy,modified\n1,2,3,4,5\n", "rows have more fields than the header's 3 columns"),
+])
+def test_a_file_that_is_not_csv_text_exits_2_naming_it(tmp_path, capsys, role, content, message):
+    key, responses = _simulated(tmp_path, readers=READERS[:1], sources_per_label=3)
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(content)
+    files = {"--key": [str(key)], "--responses": [str(path) for path in responses], role: [str(broken)]}
+    args = ["readout", "analyze", "--key", *files["--key"], "--responses", *files["--responses"], "--out",
+            str(tmp_path / "out")]
+    assert cli.main(args) == cli.EXIT_BAD_INPUT
+    assert f"error: {broken}: {message}" in capsys.readouterr().err
+
+
 def test_two_files_with_one_reader_name_are_an_error(tmp_path):
     key, responses = _simulated(tmp_path, readers=READERS[:1], sources_per_label=3)
     other = tmp_path / "other"

@@ -19,11 +19,13 @@ import pytest
 from PIL import Image
 
 from cyclegan import cli
-from cyclegan.analysis.study import KEY_COLUMNS, build_study
+from cyclegan.analysis.study import KEY_COLUMNS, build_study, carry_background
+from cyclegan.analysis.study_audit import STATISTICS
 from cyclegan.analysis.study_design import design_study
 from cyclegan.analysis.study_files import read_answer_key, read_responses
 from cyclegan.analysis.study_page import write_reading_page
 from cyclegan.data.pipeline import split_images
+from cyclegan.data.preprocess import breast_region
 
 CHROMIUM = Path("/usr/bin/chromium")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -165,6 +167,41 @@ def test_image_files_differ_in_nothing_but_pixels(kit):
     assert (width, height, depth, colour, interlace) == (32, 32, 8, 0, 0)
 
 
+def test_every_reader_image_has_the_same_byte_length(kit):
+    sizes = {path.stat().st_size for path in (kit / "reader" / "images").iterdir()}
+    assert len(sizes) == 1 and sizes.pop() > 32 * 32  # stored uncompressed
+
+
+def _leak_audit(kit) -> dict:
+    with open(kit / "key" / "leak_audit.csv", newline="") as handle:
+        return {row["statistic"]: row for row in csv.DictReader(handle)}
+
+
+def test_kit_has_a_leak_audit_whose_warnings_study_json_repeats(kit):
+    audit = _leak_audit(kit)
+    assert tuple(audit) == STATISTICS
+    assert audit["file_size"]["auc"] == "0.5000" and not audit["file_size"]["warning"]
+    assert float(audit["zero_fraction"]["auc"]) == 0  # only originals have the zero padding of `prepare`
+    assert audit["zero_fraction"]["warning"].startswith("zero_fraction separates modified from original images")
+    warnings = [row["warning"] for row in audit.values() if row["warning"]]
+    assert json.loads((kit / "key" / "study.json").read_text())["leak_warnings"] == warnings
+    for row in audit.values():
+        assert bool(row["warning"]) == (abs(float(row["auc"]) - 0.5) > 0.15)
+        assert float(row["ci_low"]) <= float(row["auc"]) <= float(row["ci_high"])
+
+
+def test_carry_background_keeps_the_original_outside_the_breast():
+    rows, columns = np.mgrid[0:32, 0:32]
+    original = np.where(np.hypot((rows - 16) / 12, columns / 20) < 1, 0.4, -1.0)
+    original[:, 26:] = -1.0  # zero padding, as `prepare` fits a narrower image
+    modified = np.random.default_rng(0).uniform(-0.9, 0.9, original.shape)
+    carried = carry_background(original, modified)
+    breast = breast_region(original)
+    assert breast[16, :12].all() and not breast[:, 26:].any() and not breast[0].any()
+    np.testing.assert_array_equal(carried[breast], modified[breast])
+    np.testing.assert_array_equal(carried[~breast], original[~breast])
+
+
 def test_originals_keep_their_pixels_and_modifications_change_them(kit, prepared):
     sources = {}
     for domain in ("healthy", "cancer"):
@@ -216,9 +253,15 @@ def test_cli_builds_an_exp2_kit_from_a_raw_folder(tiny_run, prepared, tmp_path, 
     out = tmp_path / "kit"
     assert cli.main(["study", "build", "--run", str(tiny_run), "--step", "2", "--layout", "exp2", "--input",
                      str(prepared.parent / "raw"), "--out", str(out), "--seed", "1", "--cases", "2",
-                     "--lock-ratings"]) == 0
-    assert "give readers" in capsys.readouterr().out
-    assert json.loads((out / "key" / "study.json").read_text())["lock_ratings"] is True
+                     "--lock-ratings", "--keep-background"]) == 0
+    printed = capsys.readouterr()
+    assert "give readers" in printed.out
+    record = json.loads((out / "key" / "study.json").read_text())
+    assert record["lock_ratings"] is True and record["keep_background"] is True
+    assert "original's pixels outside its breast region" in record["background"]
+    assert [line for line in printed.err.splitlines() if line.startswith("warning: ")] == [
+        f"warning: {warning} (see {out / 'key' / 'leak_audit.csv'})" for warning in record["leak_warnings"]]
+    assert not _leak_audit(out)["zero_fraction"]["warning"]  # the carried background has the originals' padding
     assert _page_data(out / "reader")["lock_ratings"] is True
     key = read_answer_key(out / "key" / "answer_key.csv")
     assert len(key) == 12 and key["modified"].sum() == 6 and set(key["step"].dropna()) == {2}
@@ -393,8 +436,9 @@ def _page_data(reader: Path) -> dict:
     return json.loads(found.group(1))
 
 
-def test_kit_records_the_lock_setting_default_off(kit):
-    assert json.loads((kit / "key" / "study.json").read_text())["lock_ratings"] is False
+def test_kit_records_the_lock_and_background_settings_default_off(kit):
+    record = json.loads((kit / "key" / "study.json").read_text())
+    assert record["lock_ratings"] is False and record["keep_background"] is False
     assert _page_data(kit / "reader")["lock_ratings"] is False
 
 

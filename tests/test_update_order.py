@@ -63,7 +63,10 @@ class Reference:
             network.set_weights(values)
         self.g_h2c, self.g_c2h, self.d_healthy, self.d_cancer = nets
         train = config.train
-        make = lambda: TF1Adam(train.beta_1, train.beta_2, train.adam_epsilon)  # noqa: E731
+
+        def make():
+            return TF1Adam(train.beta_1, train.beta_2, train.adam_epsilon)
+
         if counter == "keras":
             self.adam = {name: make() for name in ("g_h2c", "g_c2h", "d_healthy", "d_cancer")}
         elif train.update_order == "alternating":
@@ -86,11 +89,14 @@ class Reference:
         """The cycle objective from fresh passes; returns (objective, fake_cancer, fake_healthy)."""
         loss = self.config.loss
         fake_cancer, fake_healthy = self.g_h2c(healthy), self.g_c2h(cancer)
-        l1 = lambda x, y: tf.reduce_mean(tf.abs(x - y))  # noqa: E731
+        def l1(x, y):
+            return tf.reduce_mean(tf.abs(x - y))
+
         cycle = [l1(healthy, self.g_c2h(fake_cancer)), l1(cancer, self.g_h2c(fake_healthy))]
         identity = [l1(healthy, fake_cancer), l1(cancer, fake_healthy)]
         combine = sum if loss.cycle_reduction == "sum" else (lambda pair: (pair[0] + pair[1]) / 2)
-        return loss.cycle_weight * (combine(cycle) + loss.identity_weight * combine(identity)), fake_cancer, fake_healthy
+        total = loss.cycle_weight * (combine(cycle) + loss.identity_weight * combine(identity))
+        return total, fake_cancer, fake_healthy
 
     def update(self, name, tape, loss, lr):
         network = getattr(self, name)
@@ -214,7 +220,8 @@ def test_two_steps_match_the_reference(order, counter, experiment, wrong):
 @pytest.mark.parametrize("order,counter,expected", [
     ("alternating", "per_update", {"optimizer": (("g_h2c", "d_cancer", "g_c2h", "d_healthy"),)}),
     ("alternating", "per_step", {f"{n}_optimizer": ((n,),) for n in ("g_h2c", "d_cancer", "g_c2h", "d_healthy")}),
-    ("sequential", "per_update", {"g_optimizer": (("g_h2c",), ("g_c2h",)), "d_optimizer": (("d_cancer",), ("d_healthy",))}),
+    ("sequential", "per_update",
+     {"g_optimizer": (("g_h2c",), ("g_c2h",)), "d_optimizer": (("d_cancer",), ("d_healthy",))}),
     ("joint", "per_step", {"g_optimizer": (("g_h2c", "g_c2h"),), "d_optimizer": (("d_cancer", "d_healthy"),)}),
 ])
 def test_optimizers_and_their_turns(order, counter, expected):

@@ -13,20 +13,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from tqdm import tqdm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from cyclegan.analysis.artifacts import batch_scores  # noqa: E402
-from cyclegan.data.pipeline import split_images  # noqa: E402
-from cyclegan.runs import (  # noqa: E402
-    INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches)
+from cyclegan.analysis.artifacts import batch_scores
+from cyclegan.data.pipeline import split_images
+from cyclegan.runs import INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches
 
 METRICS = ("cpr_db", "tile_rms")
-# What the paper reported (Becker et al., arXiv 1811.07767): where grid patterns appeared, and where exp2's images were chosen.
+# What the paper reported (Becker et al., arXiv 1811.07767): where grid patterns appeared, and where exp2's
+# images were chosen.
 PAPER_ONSETS = {"exp1": (160_000, 160_000), "exp2": (45_000, 50_000)}
 PAPER_SELECTION_STEPS = {"exp1": (), "exp2": (35_000, 70_000)}
 PAPER_SIZES = {"exp1": "256×256", "exp2": "512×408"}
@@ -100,7 +97,8 @@ def write_csv(curve: ArtifactCurve, path: Path) -> None:
 def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) -> None:
     """Both metrics against step, both directions with their interquartile band and baseline, the
     paper's onset (band) and selection steps, and the estimated onsets."""
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    figure = Figure(figsize=(12, 4.5))
+    axes = figure.subplots(1, 2)
     low, high = PAPER_ONSETS[curve.experiment]
     paper_onset = f"{low // 1000}k" + (f"–{high // 1000}k" if high != low else "")
     last_step = max(row["step"] for row in curve.rows)
@@ -119,7 +117,8 @@ def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) 
                 axis.axvline(onsets[direction], color=colour, linestyle=":", linewidth=1.5,
                              label=f"{direction} estimated onset {onsets[direction]:,}")
         if show_paper:
-            axis.axvspan(low, max(high, low + 500), color="grey", alpha=0.25, label=f"paper: patterns from {paper_onset}")
+            axis.axvspan(low, max(high, low + 500), color="grey", alpha=0.25,
+                         label=f"paper: patterns from {paper_onset}")
             for step in PAPER_SELECTION_STEPS[curve.experiment]:
                 axis.axvline(step, color="black", linestyle="-.", linewidth=1)
             if PAPER_SELECTION_STEPS[curve.experiment]:
@@ -132,7 +131,6 @@ def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) 
     figure.suptitle(f"Grid artefacts over training ({curve.experiment}){note}")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def plot_comparison(run_dir, data_dir, steps: tuple[int, int], direction: str, path: Path,
@@ -145,7 +143,8 @@ def plot_comparison(run_dir, data_dir, steps: tuple[int, int], direction: str, p
     a, b = steps
     columns = [("input", images), (f"step {a}", translated[a]), (f"step {b}", translated[b]),
                (f"step {a} − input", translated[a] - images), (f"step {b} − input", translated[b] - images)]
-    figure, axes = plt.subplots(len(images), 5, figsize=(12, 2.6 * len(images)), squeeze=False)
+    figure = Figure(figsize=(12, 2.6 * len(images)))
+    axes = figure.subplots(len(images), 5, squeeze=False)
     for column, (title, stack) in enumerate(columns):
         difference = column >= 3
         for row in range(len(images)):
@@ -158,7 +157,6 @@ def plot_comparison(run_dir, data_dir, steps: tuple[int, int], direction: str, p
     figure.suptitle(f"{direction}: steps {a} and {b}")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def write_report(run_dir, data_dir, out_dir, split: str = "eval", threshold_db: float = 10.0,

@@ -17,22 +17,18 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from tqdm import tqdm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import GroupKFold  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from cyclegan.analysis.artifacts import grid_artifact_score  # noqa: E402
-from cyclegan.analysis.roc import auc_score_ci  # noqa: E402
-from cyclegan.data.pipeline import split_images  # noqa: E402
-from cyclegan.runs import (  # noqa: E402
-    INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches)
+from cyclegan.analysis.artifacts import grid_artifact_score
+from cyclegan.analysis.roc import auc_score_ci
+from cyclegan.data.pipeline import split_images
+from cyclegan.runs import INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches
 
 FEATURES = ("cpr4_db", "tile4_rms", "cpr2_db", "tile2_rms", "high_band_log_share", "mid_band_log_share",
             "laplacian_rel_std")
@@ -119,7 +115,8 @@ def _plot(rows: list[dict], path: Path, name: str) -> None:
     steps = [row["step"] for row in rows]
     aucs = np.array([row["auc"] for row in rows])
     errors = np.array([[row["auc"] - row["ci_low"] for row in rows], [row["ci_high"] - row["auc"] for row in rows]])
-    figure, axis = plt.subplots(figsize=(7, 4))
+    figure = Figure(figsize=(7, 4))
+    axis = figure.subplots()
     axis.errorbar(steps, aucs, yerr=errors, fmt="o-", capsize=4, elinewidth=1.5,
                   label=f"automated detector, 95 % CI ({CI_METHOD})")
     axis.axhline(0.5, color="grey", linestyle="--", label="chance")
@@ -135,4 +132,3 @@ def _plot(rows: list[dict], path: Path, name: str) -> None:
     axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)

@@ -29,8 +29,16 @@ import pandas as pd
 
 from .mrmc import MrmcResult, SingleModality, mrmc_roc, mrmc_single, single_p_value
 from .readout_report import write_reports
-from .roc import MIN_PER_CLASS, AucResult, ChanceResult, DelongResult, auc_ci, auc_vs_chance, \
-    delong_test, delong_test_unpaired
+from .roc import (
+    MIN_PER_CLASS,
+    AucResult,
+    ChanceResult,
+    DelongResult,
+    auc_ci,
+    auc_vs_chance,
+    delong_test,
+    delong_test_unpaired,
+)
 from .study_files import Problem, ReaderResponses, read_answer_key, read_responses, write_problems
 
 PROBLEMS_FILE = "problems.csv"

@@ -133,11 +133,22 @@ def write_problems(problems: list[Problem], path) -> Path:
 
 
 def _read_csv(path, required: tuple[str, ...]) -> pd.DataFrame:
-    """All cells as stripped strings (empty cells stay ""), lower-case column names; checks `required`."""
+    """All cells as stripped strings (empty cells stay ""), lower-case column names; checks `required`.
+
+    ValueError naming the file when it is empty, not UTF-8 text (e.g. a binary file), not a CSV table or
+    has rows longer than its header.
+    """
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError as err:
         raise ValueError(f"{path}: the file is empty") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a CSV text file (not UTF-8 at byte {err.start}); expected columns "
+                         f"{', '.join(required)}") from err
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path}: not a readable CSV table ({err}); expected columns {', '.join(required)}") from err
+    if not isinstance(table.index, pd.RangeIndex):  # pandas took the first columns as an index
+        raise ValueError(f"{path}: rows have more fields than the header's {len(table.columns)} columns")
     table.columns = [str(column).strip().lower() for column in table.columns]
     missing = [column for column in required if column not in table]
     if missing:

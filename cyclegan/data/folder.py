@@ -2,8 +2,9 @@
 
 Images may be DICOM, PNG or TIFF. A mask belongs to the image with the same file stem
 (`cancer/x.dcm` <- `masks/x.png`; a cancer image first when both domains have the stem), non-zero =
-lesion; a healthy image's mask is drawn only under the mask rule `synthetic` (labels.py). Only the three folders' direct children are
-read. The folder records no laterality, so preparation orients each image by its brighter half.
+lesion; a healthy image's mask is drawn only under the mask rule `synthetic` (labels.py). Only the
+three folders' direct children are read. The folder records no laterality, so preparation orients
+each image by its brighter half.
 """
 
 from __future__ import annotations

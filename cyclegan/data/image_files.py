@@ -1,8 +1,8 @@
 """Reading mammogram and mask files (DICOM, PNG, TIFF, ...) into 2-D arrays, and writing PNGs.
 
 Every reader returns a (h, w) array (or shape) or raises `UnreadableImage` whose message is the
-reason a preparation manifest records for skipping the file. No TensorFlow here: worker processes
-import this module.
+reason a preparation manifest records for skipping the file; `check_usable` does the same for
+pixels that decode but cannot be a mammogram. No TensorFlow here: worker processes import this module.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .items import UnusableFile
 
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ""})  # DICOM files often carry no suffix
 RASTER_SUFFIXES = frozenset({".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm"})
+MIN_SIDE = 32  # pixels: a smaller image shows no breast structure; resizing it up would invent one
 
 
 class UnreadableImage(UnusableFile):
@@ -73,6 +74,19 @@ def read_image(path: Path) -> np.ndarray:
     if path.suffix.lower() in RASTER_SUFFIXES:
         return read_raster(path)
     raise UnreadableImage(f"not an image file (suffix {path.suffix!r})")
+
+
+def check_usable(image: np.ndarray) -> None:
+    """UnusableFile, its message the reason, when a decoded (h, w) image cannot be a mammogram: a side
+    below MIN_SIDE pixels, any NaN or infinite value, or one value everywhere (nothing but background)."""
+    height, width = image.shape
+    if min(height, width) < MIN_SIDE:
+        raise UnusableFile(f"too small: {height}x{width} pixels; images need at least {MIN_SIDE} on each side")
+    non_finite = int(np.count_nonzero(~np.isfinite(image)))
+    if non_finite:
+        raise UnusableFile(f"{non_finite} of {image.size} pixels are NaN or infinite")
+    if image.min() == image.max():
+        raise UnusableFile(f"constant image: every pixel is {float(image.flat[0]):g}")
 
 
 def read_mask(path: Path) -> np.ndarray:

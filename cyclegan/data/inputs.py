@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .augment import image_rng
-from .image_files import UnreadableImage, is_image_path, read_image
+from .image_files import check_usable, is_image_path, read_image
+from .items import UnusableFile
 from .pipeline import decoder, split_images
 from .prepare import MANIFEST_NAME
 from .preprocess import preprocess
@@ -42,7 +43,8 @@ def load_inputs(path, size: tuple[int, int], include_masks: bool, domain: str,
             continue
         try:
             raw = read_image(file)
-        except UnreadableImage as error:
+            check_usable(raw)
+        except UnusableFile as error:
             skipped.append({"path": str(file), "reason": str(error)})
             continue
         mask = synthetic_mask(raw, image_rng(seed, str(file), 0))[0] if include_masks else None

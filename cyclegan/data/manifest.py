@@ -22,7 +22,7 @@ Keys:
 
 from __future__ import annotations
 
-from . import augment, preprocess, synthetic_masks
+from . import augment, image_files, preprocess, synthetic_masks
 from .augment import draw_augmentation
 from .items import DOMAINS
 from .processing import MASK_ORIGINS
@@ -41,6 +41,8 @@ def preprocessing_parameters(resize: str) -> dict:
         "stretch": "both sides scaled to the target size (aspect not kept), as experiment 1's training images",
     }
     return {
+        "usable": (f"skipped, with the reason: images below {image_files.MIN_SIDE} pixels on a side, with any NaN "
+                   "or infinite pixel, or of one value everywhere"),
         "label_blanking": (
             "sources with burned-in labels (see per_source): pixels outside the largest region brighter than the "
             f"background (median of Otsu's darker class + {preprocess.BACKGROUND_SIGMAS} MAD-based standard "

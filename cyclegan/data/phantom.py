@@ -6,10 +6,13 @@ parenchymal texture with a 1/f^3 power spectrum, a pectoral muscle triangle on M
 the cancer domain, spiculated masses and microcalcification clusters whose masks are saved (0/255).
 Left breasts lie on the image's left, right breasts are mirrored; every fourth image is stored
 MONOCHROME1 (inverted). Output is a pure function of the arguments (same seed -> same bytes).
+A folder that already holds a phantom is refused unless `overwrite`, which replaces those three
+subfolders whole, so files of two phantoms (other seeds, counts or sizes) never mix.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -25,18 +28,23 @@ BITS_STORED = 14
 TEXTURE_EXPONENT = 3.0  # power spectrum ~ 1/f^3, as measured on real mammographic parenchyma
 FIXED_DATE = "20000101"
 MIN_SIDE = 32  # pixels; smaller phantoms leave no room for lesions
+FOLDERS = (*DOMAINS, "masks")  # what a phantom writes into its folder
 
 
-def write_phantom(out_dir, count: int, seed: int, height: int = 512, width: int = 416) -> dict:
+def write_phantom(out_dir, count: int, seed: int, height: int = 512, width: int = 416,
+                  overwrite: bool = False) -> dict:
     """Write `count` healthy and `count` cancer phantom mammograms of height x width pixels.
 
     File stems are `<domain>_<index>_<L|R>_<CC|MLO>`; views cycle L-CC, R-CC, L-MLO, R-MLO and four
     consecutive images share a patient. Returns {"out_dir", "healthy", "cancer", "masks"} counts.
+    FileExistsError when healthy/, cancer/ or masks/ of `out_dir` holds anything, unless `overwrite`,
+    which deletes them first; other files in `out_dir` are left alone.
     """
     if count < 0 or min(height, width) < MIN_SIDE:
         raise ValueError(f"need count >= 0 and sides >= {MIN_SIDE} pixels, got {count} of {height}x{width}")
     out_dir = Path(out_dir)
-    for folder in (*DOMAINS, "masks"):
+    _clear_phantom(out_dir, overwrite)
+    for folder in FOLDERS:
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
     for label, domain in enumerate(DOMAINS):
         for index in range(count):
@@ -54,6 +62,16 @@ def write_phantom(out_dir, count: int, seed: int, height: int = 512, width: int 
             if label == 1:
                 cv2.imwrite(str(out_dir / "masks" / f"{stem}.png"), lesions.astype(np.uint8) * np.uint8(255))
     return {"out_dir": str(out_dir), "healthy": count, "cancer": count, "masks": count}
+
+
+def _clear_phantom(out_dir: Path, overwrite: bool) -> None:
+    """Delete the phantom folders in `out_dir` that hold anything; FileExistsError instead unless `overwrite`."""
+    used = [out_dir / folder for folder in FOLDERS if (out_dir / folder).is_dir() and any((out_dir / folder).iterdir())]
+    if used and not overwrite:
+        raise FileExistsError(f"{out_dir} already holds a phantom ({', '.join(f'{path.name}/' for path in used)} "
+                              "not empty); choose another folder, or pass --overwrite to replace it")
+    for path in used:
+        shutil.rmtree(path)
 
 
 def power_law_texture(shape: tuple[int, int], exponent: float, rng: np.random.Generator) -> np.ndarray:

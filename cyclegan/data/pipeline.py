@@ -16,23 +16,27 @@ Pairing of the two domains in an epoch (config `data.pairing`):
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from cyclegan.errors import DatasetError
+
 from .items import DOMAINS
 from .manifest import MANIFEST_VERSION
 from .prepare import MANIFEST_NAME
 from .recipes import PAIRINGS
-from .records import parse_example, read_records
+from .records import SPLITS, parse_example, read_records
 
 
 def read_manifest(data_dir) -> dict:
     """The manifest of a prepared dataset folder.
 
-    FileNotFoundError when the folder holds no manifest.json, ValueError when it was prepared by an
-    older version (8-bit records) or a domain has no training images.
+    FileNotFoundError when the folder holds no manifest.json; DatasetError (a ValueError) naming the
+    file when it is not valid JSON, was prepared by an older version (8-bit records) or lacks a key
+    training reads; ValueError when a domain has no training images.
     """
     path = Path(data_dir) / MANIFEST_NAME
     if not path.is_file():
@@ -40,16 +44,58 @@ def read_manifest(data_dir) -> dict:
             f"{data_dir} is not a prepared dataset: no {MANIFEST_NAME}; "
             f"run `python -m cyclegan prepare …` to create one"
         )
-    manifest = json.loads(path.read_text())
+    manifest = _parse_manifest(path)
     if manifest.get("version") != MANIFEST_VERSION:
-        raise ValueError(
+        raise DatasetError(
             f"{data_dir} was prepared by another version of `prepare` (manifest version {manifest.get('version')}, "
             f"this one reads {MANIFEST_VERSION}: 16-bit records); prepare it again "
             "(python -m cyclegan prepare ... --overwrite)")
+    _check_manifest_keys(path, manifest)
     for domain in DOMAINS:
         if manifest["counts"]["train"][domain] == 0:
             raise ValueError(f"prepared dataset {data_dir} has no {domain} training images")
     return manifest
+
+
+def _parse_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DatasetError(f"{path} is not valid JSON ({err}); prepare the dataset again") from err
+    if not isinstance(manifest, dict):
+        raise DatasetError(f"{path} is not a JSON object; prepare the dataset again")
+    return manifest
+
+
+def _check_manifest_keys(path: Path, manifest: dict) -> None:
+    """DatasetError naming the first key training reads that is missing or of the wrong type."""
+    size = manifest.get("size")
+    if not (isinstance(size, list) and len(size) == 2 and all(_is_count(side) and side > 0 for side in size)):
+        raise DatasetError(f"{path}: 'size' must be [height, width] in pixels, got {size!r}; "
+                           "prepare the dataset again")
+    for split in SPLITS:
+        for domain in DOMAINS:
+            count = _entry(path, manifest, "counts", split, domain)
+            shards = _entry(path, manifest, "shards", split, domain)
+            if not _is_count(count):
+                raise DatasetError(f"{path}: counts.{split}.{domain} must be a record count, got {count!r}")
+            if not (isinstance(shards, list) and all(isinstance(name, str) for name in shards)):
+                raise DatasetError(f"{path}: shards.{split}.{domain} must be a list of file names, got {shards!r}")
+
+
+def _entry(path: Path, manifest: dict, *keys: str):
+    """manifest[keys[0]][keys[1]]…, or DatasetError naming the manifest and the first missing key."""
+    value = manifest
+    for depth, key in enumerate(keys):
+        if not isinstance(value, dict) or key not in value:
+            raise DatasetError(f"{path} has no '{'.'.join(keys[:depth + 1])}'; it was not written by `prepare` "
+                               "or is damaged: prepare the dataset again")
+        value = value[key]
+    return value
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def dataset_counts(data_dir) -> dict:
@@ -157,6 +203,34 @@ def split_images(data_dir, split: str, domain: str, include_masks: bool,
 
 def _shard_paths(data_dir, manifest: dict, split: str, domain: str) -> list[str]:
     return [str(Path(data_dir) / name) for name in manifest["shards"][split][domain]]
+
+
+def check_shards(data_dir, manifest: dict) -> None:
+    """Read every shard the manifest lists to its end: DatasetError naming the first one that is
+    missing or unreadable (truncated, corrupt), or the split and domain whose shards do not hold
+    the records the manifest counts."""
+    for split in SPLITS:
+        for domain in DOMAINS:
+            records = sum(_count_records(path) for path in _shard_paths(data_dir, manifest, split, domain))
+            if records != manifest["counts"][split][domain]:
+                raise DatasetError(
+                    f"the {split} {domain} shards of {data_dir} hold {records} records, but its "
+                    f"{MANIFEST_NAME} counts {manifest['counts'][split][domain]}; prepare the dataset again")
+
+
+def _count_records(path: str) -> int:
+    if not Path(path).is_file():
+        raise DatasetError(f"shard {path} (listed in {MANIFEST_NAME}) is missing; prepare the dataset again")
+    try:
+        return int(read_records([path]).reduce(np.int64(0), lambda count, _: count + 1))
+    except tf.errors.OpError as err:
+        raise DatasetError(f"shard {path} is unreadable ({op_error_reason(err)}); prepare the dataset again") from err
+
+
+def op_error_reason(err: tf.errors.OpError) -> str:
+    """A TensorFlow error's own message, without the function and op names TensorFlow adds."""
+    reason = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", err.message)
+    return re.sub(r"\s*\[Op:[^\]]*\].*$", "", reason, flags=re.DOTALL).strip()
 
 
 def _permutation(count: int, seed: tuple) -> tf.Tensor:

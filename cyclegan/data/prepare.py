@@ -207,10 +207,31 @@ def _examples(images: list[PreparedImage], size: tuple[int, int], copies: int, s
 
 
 def _sibling(out_dir: Path, purpose: str) -> Path:
-    """A hidden folder next to out_dir owned by this process; a stale one (same pid) is removed."""
+    """A hidden folder next to out_dir owned by this process; a stale one (same pid) is removed, and
+    so are those of processes that are gone (`_remove_orphaned_siblings`)."""
+    _remove_orphaned_siblings(out_dir)
     path = out_dir.parent / f".{out_dir.name}.{purpose}-{os.getpid()}"
     shutil.rmtree(path, ignore_errors=True)
     return path
+
+
+def _remove_orphaned_siblings(out_dir: Path) -> None:
+    """Remove the .NAME.partial-PID and .NAME.old-PID folders of out_dir whose process is gone
+    (killed before it could remove them)."""
+    for path in out_dir.parent.glob(f".{out_dir.name}.*-*"):
+        purpose, _, pid = path.name[len(out_dir.name) + 2:].rpartition("-")
+        if purpose in ("partial", "old") and pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _move_into_place(staging: Path, out_dir: Path) -> None:

@@ -29,6 +29,8 @@ def write_preview(data_dir, out, per_group: int = 4) -> Path:
     """Write the contact sheet of the prepared dataset in `data_dir` as a PNG at `out`; returns its path."""
     if per_group < 1:
         raise ValueError(f"per_group must be at least 1, got {per_group}")
+    if not cv2.haveImageWriter(str(out)):
+        raise ValueError(f"cannot write an image named {out}: its suffix is not an image format (use .png)")
     manifest = read_manifest(data_dir)
     height, width = manifest["size"]
     scale = min(1.0, TILE_SIDE / max(height, width))
@@ -44,7 +46,7 @@ def write_preview(data_dir, out, per_group: int = 4) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), sheet):
-        raise ValueError(f"could not write {out} (the file name must end in an image suffix such as .png)")
+        raise ValueError(f"could not write {out}")
     return out
 
 

@@ -1,6 +1,7 @@
 """Turning found images into prepared 16-bit images and masks, in this process or in worker processes.
 
-Per item: read the pixels, blank burned-in labels where the source has them, draw a synthetic mask
+Per item: read the pixels (skipping images too small, non-finite or constant:
+`check_usable`), blank burned-in labels where the source has them, draw a synthetic mask
 where the mask rule gives one (synthetic_masks.py, on the full-resolution image), orient, resize
 and scale to 16 bits (preprocess.py), PNG-encode. No TensorFlow here, so worker processes
 (spawned, not forked) start quickly.
@@ -18,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .augment import image_rng
-from .image_files import encode_png
+from .image_files import check_usable, encode_png
 from .items import DOMAINS, SkippedFile, SourceItem, UnusableFile, skip_with_companions
 from .labels import Rules
 from .preprocess import blank_labels, faces_right, preprocess
@@ -74,10 +75,11 @@ class PreparedImage:
 
 
 def process(job: Job, settings: ImageSettings) -> tuple[PreparedImage | None, list[SkippedFile]]:
-    """Prepare one item: (image or None, skipped files)."""
+    """Prepare one item: (image or None, skipped files); unreadable and unusable images are skipped."""
     item = job.item
     try:
         pixels = item.read()
+        check_usable(pixels.image)
     except UnusableFile as error:
         return None, skip_with_companions(item, str(error))
     image = blank_labels(pixels.image) if item.blank_labels else pixels.image

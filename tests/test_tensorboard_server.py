@@ -46,7 +46,7 @@ def test_every_printed_tensorboard_command_keeps_every_panel():
     """images=0 makes TensorBoard 2.21 serve no image at all; every command says images=100000."""
     assert readme_flags() == TENSORBOARD_FLAGS.split()
     assert tensorboard_command("runs/x/tensorboard") == f"tensorboard --logdir runs/x/tensorboard {TENSORBOARD_FLAGS}"
-    for path in ("README.md", "experiments/README.md", "scripts/run_experiment.sh"):
+    for path in ("README.md", "docs/training.md", "experiments/README.md", "scripts/run_experiment.sh"):
         lines = _tensorboard_lines(ROOT / path)
         assert lines, path
         for line in lines:

@@ -13,6 +13,18 @@ machine's own matrix-multiply peak, and the input pipeline's rate.
   prepared at the config's size), decoded exactly as training reads them, with nothing else
   running.
 
+- `--compare-plain`: the project's step and a plain Keras 3 step of the same networks
+  (benchmarks/plain_keras_step.py: stock layers, `GroupNormalization(groups=-1)` as instance
+  norm, one persistent tape, one compiled `train_step`, no pool), both in the single-pass
+  `train.update_order=joint` order whatever the config says, on the same batch from the same
+  weights, interleaved step by step in one process: after each of the project's timed steps
+  (inside its `fit`) one plain step runs, timed on its own, so that both see the same machine
+  state. The plain step's first `warmup` steps (tracing, compilation) run before. Both do the
+  same FLOPs per step. `plain_ms_per_step` is the median of the plain step's `steps` timed steps;
+  `speedup_vs_plain` = plain_ms_per_step / ms_per_step (above 1: the project's step is faster).
+- `device` names the CPU's instruction-set level ("AVX-512 + AMX", "AVX-512", "AVX2", "NEON", ...,
+  from the CPU flags) after its model; `cpu_isa` gives the level alone, also on GPU machines.
+
 Other work on the machine slows every figure: while the steps are timed, the CPU time that other
 processes used is measured (`background_cores`, in cores, from /proc/stat on Linux); compare
 runs only when it is near 0.
@@ -20,9 +32,12 @@ runs only when it is near 0.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,12 +47,14 @@ import numpy as np
 import tensorflow as tf
 
 from cyclegan import flops, precision
-from cyclegan.config import ExperimentConfig
+from cyclegan.config import ExperimentConfig, config_from_dict, config_to_dict
 from cyclegan.data import pipeline
+from cyclegan.data.dataset import PreparedDataset
 from cyclegan.distribution import select_strategy
 from cyclegan.model import CycleGAN
 
 PHANTOM_IMAGES = 12  # per domain, for the pipeline rate when no prepared data is given
+PLAIN_STEP = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_keras_step.py"
 
 
 class _StepClock(keras.callbacks.Callback):
@@ -53,6 +70,28 @@ class _StepClock(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         float(logs["generators/total"])
         self.ends.append(time.perf_counter())
+
+
+class _Interleaved(keras.callbacks.Callback):
+    """Times the project's steps like `_StepClock`, and after each one past the first `warmup`
+    runs `plain_step` (which returns its own seconds) outside the project's intervals."""
+
+    def __init__(self, plain_step, warmup: int):
+        super().__init__()
+        self.plain_step, self.warmup = plain_step, warmup
+        self.project: list[float] = []
+        self.plain: list[float] = []
+
+    def on_train_begin(self, logs=None):
+        self.last = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        float(logs["generators/total"])
+        now = time.perf_counter()
+        if batch >= self.warmup:
+            self.project.append(now - self.last)
+            self.plain.append(self.plain_step())
+        self.last = time.perf_counter()
 
 
 class BackgroundLoad:
@@ -80,24 +119,70 @@ def _machine_busy_seconds() -> float | None:
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def step_seconds(config: ExperimentConfig, steps: int, warmup: int) -> tuple[list[float], CycleGAN]:
-    """Seconds of each of `steps` training steps after `warmup` steps, and the model."""
+def build_model(config: ExperimentConfig) -> CycleGAN:
+    """The project's CycleGAN for `config`, compiled, under the config's strategy."""
     strategy = select_strategy(config.train.strategy)
-    global_batch = config.train.batch_size * strategy.num_replicas_in_sync
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = CycleGAN(config)
         model.compile(jit_compile=config.train.jit_compile)
+    return model
+
+
+def random_batch(config: ExperimentConfig, global_batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(healthy, cancer): one batch of tanh'd Gaussian images of the config's shape, from its seed."""
     rng = np.random.default_rng(config.seed)
-    healthy, cancer = (np.tanh(rng.normal(size=(global_batch, *config.image_shape))).astype(np.float32)
-                       for _ in range(2))
-    step_input = (healthy, cancer)
-    if config.train.batches_per_step == 2:  # the sequential order's second batch
+    return tuple(np.tanh(rng.normal(size=(global_batch, *config.image_shape))).astype(np.float32)
+                 for _ in range(2))
+
+
+def fit_seconds(model: CycleGAN, batch, steps: int, warmup: int) -> list[float]:
+    """Seconds of each of `steps` steps of `model.fit` on the repeated `batch`, after `warmup` untimed steps."""
+    step_input = batch
+    if model.config.train.batches_per_step == 2:  # the sequential order's second batch
         step_input = (step_input, step_input)
     batches = tf.data.Dataset.from_tensors(step_input).repeat()
     clock = _StepClock()
     model.fit(batches, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0, shuffle=False)
-    return list(np.diff(clock.ends)[warmup:]), model
+    return list(np.diff(clock.ends)[warmup:])
+
+
+def step_seconds(config: ExperimentConfig, steps: int, warmup: int) -> tuple[list[float], CycleGAN]:
+    """Seconds of each of `steps` training steps after `warmup` steps, and the model."""
+    model = build_model(config)
+    global_batch = config.train.batch_size * model.distribute_strategy.num_replicas_in_sync
+    return fit_seconds(model, random_batch(config, global_batch), steps, warmup), model
+
+
+def joint_order(config: ExperimentConfig) -> ExperimentConfig:
+    """`config` with train.update_order=joint (the single-pass order the plain step does)."""
+    return config_from_dict(config_to_dict(config), ["train.update_order=joint"])
+
+
+def load_plain_step():
+    """benchmarks/plain_keras_step.py of this checkout, as a module."""
+    if not PLAIN_STEP.is_file():
+        raise FileNotFoundError(f"--compare-plain needs the repository's {PLAIN_STEP} (run bench from a checkout)")
+    spec = importlib.util.spec_from_file_location("plain_keras_step", PLAIN_STEP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def compare_plain_seconds(config: ExperimentConfig, steps: int,
+                          warmup: int) -> tuple[list[float], list[float], CycleGAN]:
+    """(the project's step seconds, the plain step's, the project's model): `steps` of each,
+    interleaved step by step, on the same batch from the same initial weights; `config` should be joint."""
+    model = build_model(config)
+    if model.distribute_strategy.num_replicas_in_sync != 1:
+        raise ValueError("--compare-plain times one device: set train.strategy=default")
+    plain = load_plain_step().PlainCycleGAN(config, (model.g_h2c, model.g_c2h, model.d_healthy, model.d_cancer))
+    healthy, cancer = (tf.convert_to_tensor(images) for images in random_batch(config, config.train.batch_size))
+    plain.step_seconds(healthy, cancer, 0, warmup)
+    clock = _Interleaved(lambda: plain.step_seconds(healthy, cancer, 1, 0)[0], warmup)
+    batches = tf.data.Dataset.from_tensors((healthy, cancer)).repeat()
+    model.fit(batches, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0, shuffle=False)
+    return clock.project, clock.plain, model
 
 
 def matmul_peak(dtype: str, size: int, chain: int = 8, repeats: int = 5) -> float:
@@ -123,8 +208,9 @@ def matmul_peak(dtype: str, size: int, chain: int = 8, repeats: int = 5) -> floa
 def pipeline_batches_per_second(data_dir, config: ExperimentConfig, global_batch: int, batches: int = 60,
                                 warmup: int = 5) -> float:
     """Batches per second that `pipeline.train_dataset` delivers from prepared data."""
-    dataset = pipeline.train_dataset(data_dir, global_batch, config.data.include_masks, config.seed,
-                                     batches_per_step=config.train.batches_per_step)
+    dataset = pipeline.train_dataset(PreparedDataset.open(data_dir), global_batch, config.data.include_masks,
+                                     config.seed, batches_per_step=config.train.batches_per_step,
+                                     pairing=config.data.pairing)
     iterator = iter(dataset)
     for _ in range(warmup):
         next(iterator)
@@ -145,53 +231,116 @@ def prepare_phantom(root: Path, config: ExperimentConfig) -> Path:
     return root / "prepared"
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags, lower case: /proc/cpuinfo's `flags` (x86) or `Features` (ARM) on
+    Linux, sysctl's machdep.cpu features on Intel macOS; empty where neither answers."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("flags", "Features"):
+                return set(value.lower().split())
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            features = subprocess.run(["sysctl", "-n", "machdep.cpu.features", "machdep.cpu.leaf7_features"],
+                                      capture_output=True, text=True, timeout=5).stdout
+        except (OSError, subprocess.SubprocessError):
+            return set()
+        return {flag.lower().replace(".", "_") for flag in features.split()}
+    return set()
+
+
+def cpu_isa(flags: set[str] | str, machine: str | None = None) -> str:
+    """The widest vector instruction set in `flags` (a /proc/cpuinfo flags line or a set):
+    "AVX-512 + AMX", "AVX-512 + BF16", "AVX-512", "AVX2", "AVX", "SSE4.2" on x86; "SVE2", "SVE",
+    "NEON" on ARM; else `machine` (platform.machine()) or "unknown"."""
+    if isinstance(flags, str):
+        flags = set(flags.lower().split())
+    if "avx512f" in flags:
+        if "amx_tile" in flags:
+            return "AVX-512 + AMX"
+        return "AVX-512 + BF16" if "avx512_bf16" in flags else "AVX-512"
+    for flag, name in (("avx2", "AVX2"), ("avx", "AVX"), ("avx1_0", "AVX"), ("sse4_2", "SSE4.2"),
+                       ("sve2", "SVE2"), ("sve", "SVE"), ("asimd", "NEON")):
+        if flag in flags:
+            return name
+    machine = platform.machine() if machine is None else machine
+    if machine.lower() in ("arm64", "aarch64"):
+        return "NEON"  # every 64-bit ARM CPU has it (Apple silicon reports no flags)
+    return machine or "unknown"
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux, sysctl on macOS), else platform.processor()."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                   timeout=5).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            brand = ""
+        if brand:
+            return brand
+    return platform.processor() or "CPU"
+
+
 def device_description() -> str:
-    """The accelerator(s) the step runs on, or the CPU model and core count."""
+    """The accelerator(s) the step runs on, or the CPU model, its instruction-set level and core count."""
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         names = [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU") for gpu in gpus]
         return f"{len(gpus)} x {names[0]}"
-    model = platform.processor() or "CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
+    return f"{cpu_model()} ({cpu_isa(cpu_flags())}), {os.cpu_count()} cores"
 
 
-def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_dir=None) -> dict:
+def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_dir=None, *,
+              compare_plain: bool = False, peak_size: int | None = None) -> dict:
     """Measure everything the module docstring lists; returns the JSON-ready figures.
 
     Units: ms_per_step in milliseconds; flops_per_step in FLOPs (whole global batch);
     peak_flops and achieved_flops in FLOP/s; images are counted per domain image (a step
-    consumes global_batch healthy and global_batch cancer images).
+    consumes global_batch healthy and global_batch cancer images). `compare_plain` times the
+    plain Keras step too, in the joint order (see the module docstring); `peak_size` is the
+    matmul size for the peak (default 8192 on a GPU, 2048 on a CPU).
     """
     if config.train.strategy == "multiworker":
         raise ValueError("bench measures one machine; use train.strategy auto, default or mirrored")
+    configured_order = config.train.update_order
+    plain_seconds = None
     with BackgroundLoad() as background:
-        seconds, model = step_seconds(config, steps, warmup)
+        if compare_plain:
+            config = joint_order(config)
+            seconds, plain_seconds, model = compare_plain_seconds(config, steps, warmup)
+        else:
+            seconds, model = step_seconds(config, steps, warmup)
     replicas = model.distribute_strategy.num_replicas_in_sync
     global_batch = config.train.batch_size * replicas
     step_flops = global_batch * flops.train_step_flops(
         config, (model.g_h2c, model.g_c2h, model.d_healthy, model.d_cancer))["step"]
     dtype = precision.compute_dtype(config.train.mixed_precision)
-    peak = matmul_peak(dtype, 8192 if tf.config.list_physical_devices("GPU") else 2048)
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    peak = matmul_peak(dtype, peak_size or (8192 if on_gpu else 2048))
     with tempfile.TemporaryDirectory(prefix="cyclegan-bench-") as scratch:
         data = data_dir if data_dir is not None else prepare_phantom(Path(scratch), config)
         pipeline_rate = pipeline_batches_per_second(data, config, global_batch)
     median = statistics.median(seconds)
     achieved = step_flops / median
-    return {
+    result = {
         "config": config.name,
         "image_shape": list(config.image_shape),
         "global_batch": global_batch,
         "replicas": replicas,
+        "update_order": config.train.update_order,
         "jit_compile": config.train.jit_compile,
         "mixed_precision": config.train.mixed_precision,
         "device": device_description(),
+        "cpu_isa": cpu_isa(cpu_flags()),
         "steps_timed": len(seconds),
         "ms_per_step": 1e3 * median,
         "ms_per_step_each": [round(1e3 * s, 1) for s in seconds],
@@ -208,16 +357,34 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
         "pipeline_data": "phantom" if data_dir is None else str(data_dir),
         "background_cores": None if background.cores is None else round(background.cores, 2),
     }
+    if plain_seconds is not None:
+        plain_median = statistics.median(plain_seconds)
+        result.update({
+            "configured_update_order": configured_order,
+            "plain_steps_timed": len(plain_seconds),
+            "plain_ms_per_step": 1e3 * plain_median,
+            "plain_ms_per_step_each": [round(1e3 * s, 1) for s in plain_seconds],
+            "plain_utilization": step_flops / plain_median / (peak * replicas),
+            "speedup_vs_plain": plain_median / median,
+        })
+    return result
 
 
 def format_report(result: dict) -> str:
     """The figures of `run_bench` as a few readable lines."""
-    return "\n".join([
+    lines = [
         f"{result['config']} {'x'.join(map(str, result['image_shape']))}, global batch {result['global_batch']}, "
-        f"{result['replicas']} replica(s), XLA {'on' if result['jit_compile'] else 'off'}, "
-        f"precision {result['mixed_precision']} on {result['device']}",
+        f"{result['replicas']} replica(s), update order {result['update_order']}, "
+        f"XLA {'on' if result['jit_compile'] else 'off'}, precision {result['mixed_precision']} on {result['device']}",
         f"  step:        {result['ms_per_step']:.1f} ms median of {result['steps_timed']} "
         f"({result['steps_per_s']:.3f} steps/s, {result['images_per_s']:.2f} images/s)",
+    ]
+    if "plain_ms_per_step" in result:
+        lines.append(
+            f"  plain Keras: {result['plain_ms_per_step']:.1f} ms median of {result['plain_steps_timed']}, "
+            f"interleaved step by step -> speedup_vs_plain {result['speedup_vs_plain']:.2f}x "
+            f"(plain utilisation {result['plain_utilization']:.2f})")
+    lines += [
         f"  arithmetic:  {result['flops_per_step'] / 1e9:.1f} GFLOP/step -> "
         f"{result['achieved_flops'] / 1e9:.1f} GFLOP/s",
         f"  peak:        {result['peak_flops'] / 1e9:.1f} GFLOP/s ({result['peak_dtype']} matmul) -> "
@@ -225,4 +392,5 @@ def format_report(result: dict) -> str:
         f"  pipeline:    {result['pipeline_images_per_s']:.1f} images/s "
         f"({result['pipeline_headroom']:.1f}x the step rate, {result['pipeline_data']} data)",
         f"  other processes used {result['background_cores']} cores while the steps ran",
-    ])
+    ]
+    return "\n".join(lines)

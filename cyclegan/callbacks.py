@@ -17,9 +17,9 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from cyclegan import dashboard, panels
-from cyclegan.analysis.artifact_report import paper_experiment, score_images
+from cyclegan.analysis.artifacts import paper_experiment, score_images
 from cyclegan.errors import DiskFullError, NonFiniteLossError, is_disk_full
-from cyclegan.runlock import remove_debris
+from cyclegan.rundir import RunDir
 
 
 class StepCallback(keras.callbacks.Callback):
@@ -171,16 +171,16 @@ def save_checkpoint(manager: tf.train.CheckpointManager, model, step: int) -> st
     except (OSError, tf.errors.OpError) as err:
         if not is_disk_full(err):
             raise
-        raise _disk_full(Path(manager.directory), step) from err
+        raise _disk_full(RunDir(Path(manager.directory).parent), step) from err
 
 
-def _disk_full(directory: Path, step: int) -> DiskFullError:
+def _disk_full(run: RunDir, step: int) -> DiskFullError:
     """The DiskFullError of the checkpoint of `step`, once the partial files are gone (the caller
-    holds the run folder's lock, or `directory` is a worker's own)."""
-    state = tf.train.get_checkpoint_state(str(directory))
-    remove_debris(directory.parent, list(state.all_model_checkpoint_paths) if state else [])
-    kept = f"its checkpoint {Path(state.model_checkpoint_path).name}" if state else "no checkpoint yet"
-    return DiskFullError(f"no space left on the device for the checkpoint of step {step} in {directory}; "
+    holds the run folder's lock, or `run` is a worker's own directory)."""
+    run.remove_debris()
+    latest = run.latest_checkpoint()
+    kept = f"its checkpoint {Path(latest).name}" if latest else "no checkpoint yet"
+    return DiskFullError(f"no space left on the device for the checkpoint of step {step} in {run.checkpoints_dir}; "
                          f"the run keeps {kept}: free space, then run the same command to resume")
 
 

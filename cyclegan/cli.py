@@ -11,9 +11,12 @@ import json
 import os
 import sys
 
+from cyclegan.analysis.study_design import LAYOUTS
+from cyclegan.config import CHOICES
 from cyclegan.data.labels import BCDR_RULES, LABEL_RULES, MASK_RULES
 from cyclegan.data.preprocess import RESIZE_MODES
 from cyclegan.data.recipes import RECIPES
+from cyclegan.directions import INPUT_DOMAIN
 from cyclegan.startup import start_tensorflow_quietly
 
 EXIT_BAD_INPUT = 2
@@ -124,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run folder; an existing one is resumed (one trainer at a time: it is locked)")
     train.add_argument("--allow-other-data", action="store_true",
                        help="resume on another dataset than the run's (refused without it; recorded in run.json)")
-    train.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"),
+    train.add_argument("--strategy", choices=CHOICES["train.strategy"],
                        help="distribution strategy (overrides train.strategy); multiworker reads the "
                             "cluster from TF_CONFIG")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -134,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     which = translate.add_mutually_exclusive_group()
     which.add_argument("--step", type=int, help="checkpoint step (default: the latest)")
     which.add_argument("--steps", type=_int_list, help="several checkpoint steps, e.g. 35000,70000")
-    translate.add_argument("--direction", required=True, choices=("h2c", "c2h"),
+    translate.add_argument("--direction", required=True, choices=tuple(INPUT_DOMAIN),
                            help="h2c: inject (healthy inputs); c2h: remove (cancer inputs)")
     translate.add_argument("--input", required=True,
                            help="a prepared dataset folder (uses --split) or a folder of DICOM/PNG/TIFF files")
@@ -144,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     artifacts = commands.add_parser("artifacts", help="grid-artefact scores at every kept checkpoint, with onset")
     artifacts.add_argument("--run", required=True, help="run directory")
-    artifacts.add_argument("--data", help="prepared dataset (default: the one the run was trained on)")
+    artifacts.add_argument("--data", help="prepared dataset (default: the one the run was trained on, as run.json "
+                                          "records it)")
     artifacts.add_argument("--split", default="eval", choices=("train", "eval"))
     artifacts.add_argument("--out", help="output folder (default: RUN/artifacts)")
     artifacts.add_argument("--threshold-db", type=float, default=10.0,
@@ -156,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect = commands.add_parser("detect", help="automated detector: AUC of modified vs original per checkpoint")
     detect.add_argument("--run", required=True, help="run directory")
     detect.add_argument("--steps", type=_int_list, help="checkpoint steps (default: every kept one)")
-    detect.add_argument("--data", help="prepared dataset (default: the one the run was trained on)")
+    detect.add_argument("--data", help="prepared dataset (default: the one the run was trained on, as run.json "
+                                       "records it)")
     detect.add_argument("--split", default="eval", choices=("train", "eval"))
     detect.add_argument("--out", help="output folder (default: RUN/detect)")
     detect.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source image")
@@ -172,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--warmup", type=int, default=2, help="steps run first and not timed (2)")
     bench.add_argument("--data", help="prepared dataset for the pipeline rate (default: a temporary phantom)")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.add_argument("--compare-plain", action="store_true",
+                       help="also time a plain Keras 3 step of the same networks (benchmarks/plain_keras_step.py), "
+                            "both in update order joint, interleaved step by step; reports speedup_vs_plain")
 
     readout = commands.add_parser("readout", help="analyse a reader study: per-reader AUCs and DeLong tests, "
                                                   "all readers by MRMC (Obuchowski-Rockette-Hillis)")
@@ -192,11 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "(answer_key.csv, study.json, leak_audit.csv)")
     study_build.add_argument("--run", required=True, help="run directory")
     study_build.add_argument("--step", type=int, help="checkpoint step of the modifications (default: the latest)")
-    study_build.add_argument("--layout", required=True, choices=("exp1", "exp2"),
+    study_build.add_argument("--layout", required=True, choices=tuple(LAYOUTS),
                              help="exp1: 30 original + 30 modified, 20 pairs and 20 alone; exp2: 12 healthy + "
                                   "12 cancer cases, each as a pair and once alone (72 images)")
-    study_build.add_argument("--input", required=True,
-                             help="a prepared dataset (both domains of --split) or a folder with healthy/ and cancer/")
+    source = study_build.add_mutually_exclusive_group()
+    source.add_argument("--data", help="prepared dataset, both domains of --split (default: the one the run was "
+                                       "trained on, as run.json records it)")
+    source.add_argument("--input", help="a folder with healthy/ and cancer/ subfolders of images, or a prepared "
+                                        "dataset")
     study_build.add_argument("--split", default="eval", choices=("train", "eval"), help="split of a prepared input")
     study_build.add_argument("--out", required=True, help="new or empty folder for the kit")
     study_build.add_argument("--seed", type=int, default=42, help="draws sources, order, pair sides and IDs (42)")
@@ -274,12 +285,11 @@ def _artifacts(args) -> int:
     from pathlib import Path
 
     from cyclegan.analysis.artifact_report import write_report
-    from cyclegan.runs import run_data_dir
 
     if args.compare_steps is not None and len(args.compare_steps) != 2:
         raise ValueError(f"--compare-steps takes two steps, got {args.compare_steps}")
     out = Path(args.out) if args.out else Path(args.run) / "artifacts"
-    summary = write_report(args.run, args.data or run_data_dir(args.run), out, args.split, args.threshold_db,
+    summary = write_report(args.run, args.data, out, args.split, args.threshold_db,
                            tuple(args.compare_steps) if args.compare_steps else None, args.max_images)
     onsets = ", ".join(f"{direction} {step if step is not None else 'not reached'}"
                        for direction, step in summary["estimated_onset"].items())
@@ -294,11 +304,9 @@ def _detect(args) -> int:
     from pathlib import Path
 
     from cyclegan.analysis.detector import detect_run
-    from cyclegan.runs import run_data_dir
 
     out = Path(args.out) if args.out else Path(args.run) / "detect"
-    rows = detect_run(args.run, args.data or run_data_dir(args.run), out, args.steps, args.split, args.folds,
-                      args.max_images)
+    rows = detect_run(args.run, args.data, out, args.steps, args.split, args.folds, args.max_images)
     for row in rows:
         print(f"step {row['step']}: AUC {row['auc']:.3f} (95 % CI {row['ci_low']:.3f}–{row['ci_high']:.3f}, "
               f"{row['ci_method']}), "
@@ -325,7 +333,8 @@ def _bench(args) -> int:
 
     if args.steps < 1 or args.warmup < 1:
         raise ValueError(f"--steps and --warmup must be at least 1; got {args.steps} and {args.warmup}")
-    result = run_bench(load_config(args.config, args.overrides), args.steps, args.warmup, args.data)
+    result = run_bench(load_config(args.config, args.overrides), args.steps, args.warmup, args.data,
+                       compare_plain=args.compare_plain)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 
@@ -350,9 +359,9 @@ def _readout_analyze(args) -> int:
 def _study_build(args) -> int:
     from cyclegan.analysis.study import build_study
 
-    record = build_study(args.run, args.layout, args.input, args.out, args.seed, step=args.step, split=args.split,
-                         cases=args.cases, batch_size=args.batch_size, lock_ratings=args.lock_ratings,
-                         keep_background=args.keep_background)
+    record = build_study(args.run, args.layout, args.input or args.data, args.out, args.seed, step=args.step,
+                         split=args.split, cases=args.cases, batch_size=args.batch_size,
+                         lock_ratings=args.lock_ratings, keep_background=args.keep_background)
     for warning in record["leak_warnings"]:
         print(f"warning: {warning} (see {os.path.join(args.out, 'key', 'leak_audit.csv')})", file=sys.stderr)
     print(f"Wrote {record['images']} images on {record['screens']} screens ({record['modified']} modified, "

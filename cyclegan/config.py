@@ -33,34 +33,39 @@ class DataConfig:
 
 
 @dataclass
-class GeneratorConfig:
-    filters: int = 32  # ngf: channels after the stem
-    residual_blocks: int = 9
-    padding: str = "zero"  # "zero" (exp1: zero pads, 'same' strided convs) | "reflect" (exp2)
-    activation: str = "leaky_relu"  # "leaky_relu" (slope 0.2) | "relu"
+class ConvConfig:
+    """The settings every conv unit of a network shares (networks.py); the choices are networks.py's tables."""
+
+    filters: int = 64  # the network's width: channels of its first conv
+    padding: str = "zero"  # "zero" | "reflect"
     kernel_init: str = "truncated_normal"  # "truncated_normal" | "normal", both mean 0 std 0.02
     conv_bias: str = "always"  # "always" | "unnormalised": bias only on convs without a norm after
     norm_epsilon: float = 1e-5
     norm_scale_init: str = "truncated_normal"  # "truncated_normal" (mean 1, std 0.02) | "ones"
+    spectral_norm: bool = False  # divide every conv kernel by its power-iteration sigma on the fly
+
+
+@dataclass
+class GeneratorConfig(ConvConfig):
+    """The ResNet generator's settings. padding "zero" (exp1): zero pads, and 'same' strided and head
+    convs; "reflect" (exp2): reflect pads and 'valid' convs."""
+
+    filters: int = 32  # ngf: channels after the stem
+    residual_blocks: int = 9
+    activation: str = "leaky_relu"  # "leaky_relu" (slope 0.2) | "relu"
     residual_activation: str = "relu"  # "relu" | "none": applied to block + input
     upsample: str = "conv_transpose"  # "conv_transpose" | "nn_upsample_conv" | "bilinear_upsample_conv"
     transpose_kernel_size: int = 3  # conv_transpose only: 3 (exp1) | 4 (exp2)
     transpose_norm: bool = True  # conv_transpose only: IN after it (exp1) or bias and no norm (exp2)
     transpose_init: str = "network"  # upsampling convs: "network" (kernel_init) | "glorot_uniform"
     icnr: bool = False  # ICNR initialisation of the upsampling kernels (scale 2)
-    spectral_norm: bool = False  # divide every conv kernel by its power-iteration sigma on the fly
     input_skip: bool = True  # output = tanh(input + head) (exp1) instead of tanh(head) (exp2)
 
 
 @dataclass
-class DiscriminatorConfig:
-    filters: int = 64  # channels of the first conv; doubled up to 8x
-    padding: str = "zero"  # "zero" | "reflect": pad 2 before every 4x4 'valid' conv
-    kernel_init: str = "truncated_normal"  # "truncated_normal" | "normal", mean 0 std 0.02
-    conv_bias: str = "always"  # "always" | "unnormalised"
-    norm_epsilon: float = 1e-5
-    norm_scale_init: str = "truncated_normal"  # "truncated_normal" | "ones"
-    spectral_norm: bool = False
+class DiscriminatorConfig(ConvConfig):
+    """The PatchGAN discriminator's settings: `filters` doubled up to 8x, a pad of 2 (by `padding`)
+    before every 4x4 'valid' conv."""
 
 
 @dataclass
@@ -125,28 +130,14 @@ class ExperimentConfig:
         return (self.data.height, self.data.width, self.channels)
 
 
-CHOICES = {
+CHOICES = {  # fields the code branches on; fields that pick a variant from a table: `variant_choices`
     "data.pairing": PAIRINGS,
-    "generator.padding": ("zero", "reflect"),
-    "generator.activation": ("leaky_relu", "relu"),
-    "generator.kernel_init": ("truncated_normal", "normal"),
-    "generator.conv_bias": ("always", "unnormalised"),
-    "generator.norm_scale_init": ("truncated_normal", "ones"),
-    "generator.residual_activation": ("relu", "none"),
-    "generator.upsample": ("conv_transpose", "nn_upsample_conv", "bilinear_upsample_conv"),
     "generator.transpose_kernel_size": (3, 4),
-    "generator.transpose_init": ("network", "glorot_uniform"),
-    "discriminator.padding": ("zero", "reflect"),
-    "discriminator.kernel_init": ("truncated_normal", "normal"),
-    "discriminator.conv_bias": ("always", "unnormalised"),
-    "discriminator.norm_scale_init": ("truncated_normal", "ones"),
     "loss.cycle_reduction": ("sum", "mean"),
     "train.schedule_unit": ("epochs", "steps"),
     "train.update_order": ("alternating", "sequential", "joint"),
     "train.adam_counter": ("per_update", "per_step"),
-    "train.pool_mode": ("cyclegan", "tfgan"),
     "train.strategy": ("auto", "default", "mirrored", "multiworker"),
-    "train.mixed_precision": ("off", "bfloat16", "float16"),
 }
 
 POSITIVE = (
@@ -161,6 +152,17 @@ NON_NEGATIVE = (
     "loss.generator_adversarial_weight", "loss.discriminator_real_weight",
     "loss.discriminator_fake_weight", "loss.cycle_weight", "loss.identity_weight",
 )
+
+
+def variant_choices() -> dict[str, tuple]:
+    """Each field that names a variant -> the names of the table that builds it (networks.py, pool.py,
+    precision.py), so that a new variant is added in its table alone. Importing the tables loads
+    Keras; this module itself stays free of it."""
+    from cyclegan import networks, pool, precision
+
+    return {**{f"generator.{key}": tuple(table) for key, table in networks.GENERATOR_CHOICES.items()},
+            **{f"discriminator.{key}": tuple(table) for key, table in networks.CONV_CHOICES.items()},
+            "train.pool_mode": pool.POOL_MODES, "train.mixed_precision": tuple(precision.POLICIES)}
 
 
 def _sections() -> dict[str, type]:
@@ -249,9 +251,10 @@ def _get(config: ExperimentConfig, key: str) -> Any:
 
 def validate(config: ExperimentConfig) -> None:
     """Raise ConfigError naming the first field whose value cannot be used."""
-    for key, choices in CHOICES.items():
-        if _get(config, key) not in choices:
-            raise ConfigError(f"{key} must be one of {', '.join(map(str, choices))}; got {_get(config, key)!r}")
+    choices = {**CHOICES, **variant_choices()}
+    for key in filter(choices.__contains__, valid_keys()):
+        if _get(config, key) not in choices[key]:
+            raise ConfigError(f"{key} must be one of {', '.join(map(str, choices[key]))}; got {_get(config, key)!r}")
     for key in POSITIVE:
         if _get(config, key) <= 0:
             raise ConfigError(f"{key} must be positive; got {_get(config, key)!r}")

@@ -7,8 +7,8 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 
 from cyclegan import panels
-from cyclegan.analysis.artifact_report import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, PAPER_SIZES
-from cyclegan.runs import INPUT_DOMAIN, REVERSE
+from cyclegan.analysis.artifacts import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, PAPER_SIZES
+from cyclegan.directions import INPUT_DOMAIN, REVERSE
 
 DIRECTIONS = tuple(INPUT_DOMAIN)
 _NO_STEP_MARKS = "(TensorBoard cannot mark these steps on the charts.)"

@@ -7,8 +7,9 @@ Counting rules (a multiply-add is 2 FLOPs):
   a transposed convolution costs the same expression over its *input* grid (H, W), which is what
   its implementation (the input gradient of a convolution) computes. Zero taps of padded or
   strided windows count, as the kernels compute them. Instance norm, activations, paddings,
-  biases, losses, spectral norm's power iteration, the pool and the optimizer updates are
-  elementwise or tiny and are left out (about 1 % of the step's arithmetic at exp1's size).
+  resizes, biases, losses, spectral norm's power iteration, the pool and the optimizer updates
+  are elementwise or tiny and are left out (about 1 % of the step's arithmetic at exp1's size);
+  a layer of any other type is an error, so that a new one is not silently counted as 0.
 - Backward, per layer: the kernel gradient and the input gradient each cost one forward.
   TensorFlow prunes the gradients a step does not use, so a pass costs its forward, + the
   kernel gradient if its network is being updated, + the input gradient of every layer whose
@@ -35,10 +36,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+from keras import layers
 
 from cyclegan.config import ExperimentConfig
-from cyclegan.layers import Conv
+from cyclegan.layers import Conv, InstanceNorm, ReflectionPad2D
 from cyclegan.networks import PatchDiscriminator, ResidualBlock, ResnetGenerator, build_networks
+
+# The layers left out by the rules above (UpSampling2D: a x2 resize, elementwise).
+UNCOUNTED = (InstanceNorm, ReflectionPad2D, layers.ZeroPadding2D, layers.UpSampling2D, layers.LeakyReLU, layers.ReLU,
+             layers.Identity)
 
 
 @dataclass(frozen=True)
@@ -82,8 +88,11 @@ def _walk(layer: keras.Layer, shape: tuple, costs: list[ConvCost]) -> tuple:
     elif isinstance(layer, ResidualBlock):
         _walk(layer.body, shape, costs)  # block + input: the shape is kept
         return shape
-    else:
+    elif isinstance(layer, UNCOUNTED):
         return tuple(layer.compute_output_shape(shape))
+    else:
+        raise TypeError(f"no FLOP rule for layer {layer.name!r} of type {type(layer).__name__}; "
+                        "count it in flops.py (or add it to UNCOUNTED)")
     for part in parts:
         shape = _walk(part, shape, costs)
     return shape

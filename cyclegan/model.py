@@ -83,8 +83,7 @@ class CycleGAN(keras.Model):
         train = config.train
         with precision.dtype_policy(train.mixed_precision):
             self.g_h2c, self.g_c2h, self.d_healthy, self.d_cancer = build_networks(config)
-        self.networks = {"g_h2c": self.g_h2c, "g_c2h": self.g_c2h,
-                         "d_healthy": self.d_healthy, "d_cancer": self.d_cancer}
+        self.networks = {network.name: network for network in (self.g_h2c, self.g_c2h, self.d_healthy, self.d_cancer)}
         self.pool_healthy = HistoryPool(train.pool_size, config.image_shape, "pool_healthy", train.pool_mode)
         self.pool_cancer = HistoryPool(train.pool_size, config.image_shape, "pool_cancer", train.pool_mode)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",  # completed steps
@@ -135,7 +134,8 @@ class CycleGAN(keras.Model):
         return {role: float(schedule(self.step)) for role, schedule in self.schedules.items()}
 
     def checkpoint(self) -> tf.train.Checkpoint:
-        """Everything a resumed run needs: step, networks, optimizers and pools."""
+        """Everything a resumed run needs: step, networks (under their names, as `RunDir.generators`
+        reads them back), optimizers and pools."""
         return tf.train.Checkpoint(step=self.step, **self.networks, **self.optimizers,
                                    pool_healthy=self.pool_healthy, pool_cancer=self.pool_cancer)
 

@@ -14,108 +14,129 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from functools import partial
 
 import keras
 from keras import layers, ops
 
-from cyclegan.config import DiscriminatorConfig, ExperimentConfig, GeneratorConfig
+from cyclegan.config import ConvConfig, DiscriminatorConfig, ExperimentConfig, GeneratorConfig
 from cyclegan.layers import Conv, InstanceNorm, ReflectionPad2D, icnr
 
 WEIGHT_STDDEV = 0.02  # std of the normal / truncated normal conv weights and of the IN scale
 LEAKY_RELU_SLOPE = 0.2
 
 
-def _kernel_initializer(name: str) -> keras.initializers.Initializer:
-    """A fresh initializer (an unseeded Keras initializer gives equal values on every call)."""
-    if name == "truncated_normal":
-        return keras.initializers.TruncatedNormal(0.0, WEIGHT_STDDEV)
-    if name == "normal":
-        return keras.initializers.RandomNormal(0.0, WEIGHT_STDDEV)
-    if name == "glorot_uniform":
-        return keras.initializers.GlorotUniform()
-    raise ValueError(f"unknown kernel initializer {name!r}")
+@dataclasses.dataclass(frozen=True)
+class Padding:
+    """A padding mode: its pad layer (pads H and W by n pixels on every side), and whether the
+    generator's downsampling and head convs use TensorFlow's 'same' padding (experiment 1's code)
+    instead of that pad + 'valid'."""
+
+    pad: Callable[[int], keras.layers.Layer]
+    same_convs: bool
 
 
-def _scale_initializer(name: str) -> keras.initializers.Initializer:
-    if name == "truncated_normal":
-        return keras.initializers.TruncatedNormal(1.0, WEIGHT_STDDEV)
-    if name == "ones":
-        return keras.initializers.Ones()
-    raise ValueError(f"unknown norm scale initializer {name!r}")
+# The variants a network config chooses from, by name: config.py takes its choices from these tables.
+# Factories build a fresh object per call (an unseeded Keras initializer gives equal values on every call).
+PADDINGS = {  # padding
+    "zero": Padding(layers.ZeroPadding2D, same_convs=True),
+    "reflect": Padding(ReflectionPad2D, same_convs=False),
+}
+KERNEL_INITIALIZERS = {  # kernel_init
+    "truncated_normal": lambda: keras.initializers.TruncatedNormal(0.0, WEIGHT_STDDEV),
+    "normal": lambda: keras.initializers.RandomNormal(0.0, WEIGHT_STDDEV),
+}
+NORM_SCALE_INITIALIZERS = {  # norm_scale_init
+    "truncated_normal": lambda: keras.initializers.TruncatedNormal(1.0, WEIGHT_STDDEV),
+    "ones": keras.initializers.Ones,
+}
+CONV_BIASES = {  # conv_bias: whether a conv has a bias, given whether a norm follows it
+    "always": lambda normalised: True,
+    "unnormalised": lambda normalised: not normalised,
+}
+ACTIVATIONS = {  # generator activation
+    "leaky_relu": lambda: layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE),
+    "relu": layers.ReLU,
+}
+RESIDUAL_ACTIVATIONS = {  # generator residual_activation: applied to block + input, or nothing
+    "relu": layers.ReLU,
+    "none": None,
+}
+UPSAMPLING_INITIALIZERS = {  # generator transpose_init: the upsampling convs' kernel initializer
+    "network": lambda config: KERNEL_INITIALIZERS[config.kernel_init](),
+    "glorot_uniform": lambda config: keras.initializers.GlorotUniform(),
+}
 
 
-def _activation(name: str) -> keras.layers.Layer:
-    if name == "leaky_relu":
-        return layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)
-    if name == "relu":
-        return layers.ReLU()
-    raise ValueError(f"unknown activation {name!r}")
-
-
-def _pad(mode: str, amount: int) -> keras.layers.Layer:
-    if mode == "zero":
-        return layers.ZeroPadding2D(amount)
-    if mode == "reflect":
-        return ReflectionPad2D(amount)
-    raise ValueError(f"unknown padding mode {mode!r}")
-
-
-def _conv_unit(config: GeneratorConfig | DiscriminatorConfig, filters: int, kernel_size: int, *,
+def _conv_unit(config: ConvConfig, filters: int, kernel_size: int, *,
                strides: int = 1, pad: int = 0, padding: str = "valid", norm: bool = True,
                activation: str | None = None, transpose: bool = False,
                kernel_initializer: keras.initializers.Initializer | None = None) -> list[keras.layers.Layer]:
-    """[pad] -> conv -> [instance norm] -> [activation], with the network-wide settings of `config`.
-
-    A conv has a bias when config.conv_bias is "always" or when no norm follows it.
-    """
-    unit = [_pad(config.padding, pad)] if pad else []
+    """[pad] -> conv -> [instance norm] -> [activation], with the network-wide settings of `config`."""
+    unit = [PADDINGS[config.padding].pad(pad)] if pad else []
     unit.append(Conv(
         filters, kernel_size, strides, padding,
-        use_bias=config.conv_bias == "always" or not norm,
-        kernel_initializer=kernel_initializer or _kernel_initializer(config.kernel_init),
+        use_bias=CONV_BIASES[config.conv_bias](norm),
+        kernel_initializer=kernel_initializer or KERNEL_INITIALIZERS[config.kernel_init](),
         transpose=transpose, spectral_norm=config.spectral_norm))
     if norm:
-        unit.append(InstanceNorm(config.norm_epsilon, _scale_initializer(config.norm_scale_init)))
+        unit.append(InstanceNorm(config.norm_epsilon, NORM_SCALE_INITIALIZERS[config.norm_scale_init]()))
     if activation:
-        unit.append(_activation(activation))
+        unit.append(ACTIVATIONS[activation]())
     return unit
 
 
+def _size_keeping_conv(config: GeneratorConfig, filters: int, kernel_size: int, **options) -> list[keras.layers.Layer]:
+    """A conv unit whose output is (H / strides, W / strides): 'same' where the padding mode says so
+    (PADDINGS), else a pad of kernel_size // 2 and 'valid'."""
+    if PADDINGS[config.padding].same_convs:
+        return _conv_unit(config, filters, kernel_size, padding="same", **options)
+    return _conv_unit(config, filters, kernel_size, pad=kernel_size // 2, **options)
+
+
 def _downsample(config: GeneratorConfig, filters: int) -> list[keras.layers.Layer]:
-    """3x3 stride-2 conv, IN, activation: 'same' (zero mode) or reflect-pad 1 + 'valid'. (H, W) -> (H/2, W/2)."""
-    if config.padding == "zero":
-        return _conv_unit(config, filters, 3, strides=2, padding="same", activation=config.activation)
-    return _conv_unit(config, filters, 3, strides=2, pad=1, activation=config.activation)
+    """3x3 stride-2 conv, IN, activation. (H, W) -> (H/2, W/2)."""
+    return _size_keeping_conv(config, filters, 3, strides=2, activation=config.activation)
 
 
-def _upsample(config: GeneratorConfig, filters: int) -> list[keras.layers.Layer]:
-    """x2 upsampling by config.upsample. (H, W) -> (2H, 2W).
+def _upsampling_initializer(config: GeneratorConfig, transposed: bool) -> keras.initializers.Initializer:
+    """The kernel initializer of an upsampling conv: transpose_init's, through ICNR (scale 2) when config.icnr."""
+    initializer = UPSAMPLING_INITIALIZERS[config.transpose_init](config)
+    return icnr(initializer, scale=2, transposed=transposed) if config.icnr else initializer
 
-    conv_transpose: transposed conv (transpose_kernel_size, stride 2, 'same'), then IN if
-    transpose_norm (else a bias), then the activation. nn_upsample_conv / bilinear_upsample_conv:
-    resize x2, pad 1, 3x3 'valid' conv, IN, activation. The upsampling kernels are initialised by
-    transpose_init, through ICNR (scale 2) when config.icnr.
-    """
-    if config.transpose_init == "glorot_uniform":
-        init = _kernel_initializer("glorot_uniform")
-    else:
-        init = _kernel_initializer(config.kernel_init)
-    transpose = config.upsample == "conv_transpose"
-    if config.icnr:
-        init = icnr(init, scale=2, transposed=transpose)
-    if transpose:
-        return _conv_unit(config, filters, config.transpose_kernel_size, strides=2, padding="same",
-                          norm=config.transpose_norm, activation=config.activation, transpose=True,
-                          kernel_initializer=init)
-    interpolation = "nearest" if config.upsample == "nn_upsample_conv" else "bilinear"
+
+def _transposed_conv_upsample(config: GeneratorConfig, filters: int) -> list[keras.layers.Layer]:
+    """Transposed conv (transpose_kernel_size, stride 2, 'same'), then IN if transpose_norm (else a
+    bias), then the activation. (H, W) -> (2H, 2W)."""
+    return _conv_unit(config, filters, config.transpose_kernel_size, strides=2, padding="same",
+                      norm=config.transpose_norm, activation=config.activation, transpose=True,
+                      kernel_initializer=_upsampling_initializer(config, transposed=True))
+
+
+def _resize_conv_upsample(interpolation: str, config: GeneratorConfig, filters: int) -> list[keras.layers.Layer]:
+    """Resize x2 by `interpolation`, pad 1, 3x3 'valid' conv, IN, activation. (H, W) -> (2H, 2W)."""
+    initializer = _upsampling_initializer(config, transposed=False)
     return [layers.UpSampling2D(2, interpolation=interpolation)] + _conv_unit(
-        config, filters, 3, pad=1, activation=config.activation, kernel_initializer=init)
+        config, filters, 3, pad=1, activation=config.activation, kernel_initializer=initializer)
+
+
+UPSAMPLERS = {  # generator upsample: (config, filters) -> the layers of one x2 upsampling
+    "conv_transpose": _transposed_conv_upsample,
+    "nn_upsample_conv": partial(_resize_conv_upsample, "nearest"),
+    "bilinear_upsample_conv": partial(_resize_conv_upsample, "bilinear"),
+}
+# Each config field that names a variant -> its table, for config.py's validation.
+CONV_CHOICES = {"padding": PADDINGS, "kernel_init": KERNEL_INITIALIZERS, "conv_bias": CONV_BIASES,
+                "norm_scale_init": NORM_SCALE_INITIALIZERS}
+GENERATOR_CHOICES = {**CONV_CHOICES, "activation": ACTIVATIONS, "residual_activation": RESIDUAL_ACTIVATIONS,
+                     "upsample": UPSAMPLERS, "transpose_init": UPSAMPLING_INITIALIZERS}
 
 
 @keras.saving.register_keras_serializable(package="cyclegan")
 class ResidualBlock(keras.layers.Layer):
-    """[pad 1, conv 3x3, IN, activation, pad 1, conv 3x3, IN] + input, then ReLU if
-    config.residual_activation is "relu". Input and output (B, H, W, filters)."""
+    """[pad 1, conv 3x3, IN, activation, pad 1, conv 3x3, IN] + input, then config.residual_activation
+    (RESIDUAL_ACTIVATIONS). Input and output (B, H, W, filters)."""
 
     def __init__(self, config: GeneratorConfig, filters: int, **kwargs):
         super().__init__(**kwargs)
@@ -124,7 +145,8 @@ class ResidualBlock(keras.layers.Layer):
         self.body = keras.Sequential(
             _conv_unit(config, filters, 3, pad=1, activation=config.activation)
             + _conv_unit(config, filters, 3, pad=1), name="body")
-        self.output_activation = layers.ReLU() if config.residual_activation == "relu" else None
+        make_activation = RESIDUAL_ACTIVATIONS[config.residual_activation]
+        self.output_activation = make_activation() if make_activation else None
 
     def call(self, inputs, training=None):
         outputs = inputs + self.body(inputs, training=training)
@@ -164,12 +186,9 @@ class ResnetGenerator(keras.Model):
         blocks = [ResidualBlock(config, 4 * f, name=f"residual_block_{i}") for i in range(config.residual_blocks)]
         # A Sequential (not a list) so that checkpoints reach the blocks through the generator itself.
         self.residual_blocks = keras.Sequential(blocks or [layers.Identity()], name="residual_blocks")
-        self.decoder = keras.Sequential(_upsample(config, 2 * f) + _upsample(config, f), name="decoder")
-        if config.padding == "zero":
-            head = _conv_unit(config, channels, 7, padding="same", norm=False)
-        else:
-            head = _conv_unit(config, channels, 7, pad=3, norm=False)
-        self.head = keras.Sequential(head, name="head")
+        upsample = UPSAMPLERS[config.upsample]
+        self.decoder = keras.Sequential(upsample(config, 2 * f) + upsample(config, f), name="decoder")
+        self.head = keras.Sequential(_size_keeping_conv(config, channels, 7, norm=False), name="head")
 
     def call(self, inputs, training=None):
         height, width = inputs.shape[1], inputs.shape[2]

@@ -56,7 +56,7 @@ class HistoryPool(tf.Module):
 
     def _query_one(self, image, seed):
         def store_new():
-            self.images.scatter_nd_update([[self.count]], image[None])
+            self._put(self.count, image)
             self.count.assign_add(1)
             return image
 
@@ -64,7 +64,7 @@ class HistoryPool(tf.Module):
             index = tf.random.stateless_uniform((), seed + 1, 0, self.size, dtype=tf.int32)
             old = tf.identity(self.images[index])
             with tf.control_dependencies([old]):
-                self.images.scatter_nd_update([[index]], image[None])
+                self._put(index, image)
             return old
 
         def full():
@@ -75,3 +75,9 @@ class HistoryPool(tf.Module):
             return tf.where(return_old, old, image)
 
         return tf.cond(self.count < self.size, store_new, full)
+
+    def _put(self, index, image):
+        """Store `image` at `index`: a whole-variable assign, which sync-on-read variables support
+        in a replica context (their scatter updates are not implemented there)."""
+        self.images.assign(tf.tensor_scatter_nd_update(self.images, [[index]], image[None]))
+

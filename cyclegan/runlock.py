@@ -1,9 +1,9 @@
-"""One trainer per run folder: an exclusive OS lock on it, and the debris of killed trainers.
+"""One trainer per run folder: an exclusive OS lock on it.
 
 The lock is `flock` on RUN/train.lock, which the kernel releases when its holder dies, however it
 dies; the file keeps the holder's PID and host so that a refused trainer can name them. Whoever
-holds the lock is the only writer of the folder, so what an earlier trainer left half-written
-(see `remove_debris`) can go.
+holds the lock is the only writer of the folder, so what an earlier trainer left half-written can
+go (rundir.py `RunDir.remove_debris`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import socket
 import sys
 import time
@@ -22,9 +21,6 @@ from pathlib import Path
 from cyclegan.errors import RunInUseError
 
 LOCK_NAME = "train.lock"
-# Temporary files of an interrupted write: config.json/run.json staging, event-file truncation
-# (eventfiles.py), a checkpoint's shards before their merge, the checkpoint state file's staging.
-DEBRIS_PATTERNS = ("*.partial", "tensorboard/**/.*.truncating", "checkpoints/*_temp", "checkpoints/checkpoint.tmp*")
 
 
 @contextlib.contextmanager
@@ -67,17 +63,3 @@ def _holder(path: Path, attempts: int = 10) -> str:
         except (OSError, ValueError, KeyError, TypeError):
             time.sleep(0.05)
     return "another process"
-
-
-def remove_debris(run_dir: Path, kept_prefixes: list[str]) -> list[Path]:
-    """Remove what killed trainers left half-written in run_dir: temporary files (DEBRIS_PATTERNS)
-    and checkpoint files that the state file does not list (`kept_prefixes`: its checkpoints' path
-    prefixes), which a trainer killed between writing them and recording them leaves. Call only
-    while holding the lock. Returns the removed paths."""
-    kept = {Path(prefix).name for prefix in kept_prefixes}
-    debris = [path for pattern in DEBRIS_PATTERNS for path in run_dir.glob(pattern)]
-    debris += [path for path in (run_dir / "checkpoints").glob("ckpt-*")
-               if path.is_file() and path.name.split(".")[0] not in kept]
-    for path in debris:
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    return debris

@@ -12,13 +12,22 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image, PngImagePlugin
 from tqdm import tqdm
 
 from cyclegan.data.inputs import load_inputs
-from cyclegan.runs import INPUT_DOMAIN, REVERSE, load_generators, run_config, select_steps, translate_batches
+from cyclegan.directions import INPUT_DOMAIN, REVERSE
+from cyclegan.rundir import RunDir
 
 MANIFEST_COLUMNS = ["source", "step", "direction", "translated", "reconstructed", "difference", "arrays"]
+
+
+def translate_batches(generator, images: np.ndarray, batch_size: int = 4) -> np.ndarray:
+    """generator(images) in batches of `batch_size`: (N, H, W, C) float32 in, the same shape out."""
+    call = tf.function(generator)
+    return np.concatenate([call(tf.constant(images[start:start + batch_size])).numpy()
+                           for start in range(0, len(images), batch_size)])
 
 
 def write_png16(path: Path, values: np.ndarray, low: float, high: float, text: dict[str, str]) -> None:
@@ -35,9 +44,9 @@ def translate_run(run_dir, direction: str, input_path, out_dir, steps: list[int]
     """Translate every input image at every selected step; returns the manifest.csv path."""
     if direction not in INPUT_DOMAIN:
         raise ValueError(f"direction must be h2c or c2h, got {direction!r}")
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
-    config = run_config(run_dir)
-    checkpoints = select_steps(run_dir, steps)
+    run, out_dir = RunDir(run_dir), Path(out_dir)
+    config = run.config()
+    steps = run.select_steps(steps)
     domain, back = INPUT_DOMAIN[direction], REVERSE[direction]
     sources, images, skipped = load_inputs(input_path, (config.data.height, config.data.width),
                                            config.data.include_masks, domain, split)
@@ -45,16 +54,16 @@ def translate_run(run_dir, direction: str, input_path, out_dir, steps: list[int]
         print(f"skipped {entry['path']}: {entry['reason']}")
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-    bar = tqdm(total=len(checkpoints) * len(sources), unit="image", disable=not progress)
-    for step, prefix in checkpoints.items():
-        generators = load_generators(config, prefix)
+    bar = tqdm(total=len(steps) * len(sources), unit="image", disable=not progress)
+    for step in steps:
+        generators = run.generators(step)
         translated = translate_batches(generators[direction], images, batch_size)
         reconstructed = translate_batches(generators[back], translated, batch_size)
         step_dir = out_dir / f"step-{step}"
         step_dir.mkdir(exist_ok=True)
         for index, source in enumerate(sources):
             rows.append(_write_outputs(step_dir, index, source, images[index], translated[index],
-                                       reconstructed[index], run_dir, step, direction))
+                                       reconstructed[index], run.path, step, direction))
             bar.update(1)
     bar.close()
     manifest = out_dir / "manifest.csv"

@@ -46,10 +46,11 @@ run_dir="${run_dir:-runs/$experiment}"
 set_args=(); for item in "${overrides[@]}"; do set_args+=(--set "$item"); done
 
 if [[ -z "$data" ]]; then
-  size="$(python -c 'import sys; from cyclegan.config import load_config
+  size="$(python -c 'import sys; from cyclegan.startup import start_tensorflow_quietly; start_tensorflow_quietly()
+from cyclegan.config import load_config
 c = load_config(sys.argv[1], sys.argv[2:]); print(f"{c.data.height}x{c.data.width}")' "$config" "${overrides[@]}")"
   data="data/prepared/phantom-$size"
-  current="$(python -c 'import json, sys; from cyclegan.data.manifest import MANIFEST_VERSION
+  current="$(python -c 'import json, sys; from cyclegan.data.dataset import MANIFEST_VERSION
 print(int(json.load(open(sys.argv[1])).get("version") == MANIFEST_VERSION))' "$data/manifest.json" 2>/dev/null || echo 0)"
   if [[ "$current" != 1 ]]; then
     echo "No --data given and no current prepared phantom at $data: making the built-in synthetic phantom." >&2

@@ -9,7 +9,8 @@ from scipy import ndimage
 from tensorflow.core.util import event_pb2
 
 from cyclegan import cli
-from cyclegan.analysis.artifact_report import ArtifactCurve, score_images
+from cyclegan.analysis.artifact_report import ArtifactCurve
+from cyclegan.analysis.artifacts import score_images
 
 
 def _row(step, direction, cpr_db, baseline=0.0):
@@ -53,12 +54,12 @@ def test_artifacts_command_writes_csv_plot_onset_and_comparison(tiny_run, tmp_pa
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 
 
-def test_artifacts_without_checkpoints_is_a_clear_error(tiny_run, tmp_path, capsys):
+def test_artifacts_without_checkpoints_is_a_clear_error(tiny_run, prepared, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     for name in ("config.json", "run.json"):
         (empty / name).write_text((tiny_run / name).read_text())
-    assert cli.main(["artifacts", "--run", str(empty)]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["artifacts", "--run", str(empty), "--data", str(prepared)]) == cli.EXIT_BAD_INPUT
     assert "no checkpoints" in capsys.readouterr().err
 
 

@@ -67,3 +67,80 @@ def test_bench_refuses_nonsense_step_counts(capsys):
     code = cli.main(["bench", "--config", "experiments/exp1.json", "--steps", "0"])
     assert code == cli.EXIT_BAD_INPUT
     assert "--steps" in capsys.readouterr().err
+
+
+def test_compare_plain_times_both_steps_in_the_joint_order_and_reports_the_speedup(capsys, monkeypatch):
+    from cyclegan import bench
+
+    # Peak and pipeline are measured by the test above; stubbed here to keep this test short.
+    monkeypatch.setattr(bench, "matmul_peak", lambda dtype, size: 1e11)
+    monkeypatch.setattr(bench, "prepare_phantom", lambda root, config: root)
+    monkeypatch.setattr(bench, "pipeline_batches_per_second", lambda *args, **kwargs: 50.0)
+    smaller = TINY + ["generator.residual_blocks=0"]  # fewer layers to trace: the test's time is tracing
+    sets = [arg for override in smaller for arg in ("--set", override)]
+    code = cli.main(["bench", "--config", "experiments/exp1.json", *sets, "--steps", "3", "--warmup", "1",
+                     "--compare-plain", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["update_order"] == "joint" and result["configured_update_order"] == "alternating"
+    assert result["steps_timed"] == result["plain_steps_timed"] == 3
+    assert len(result["plain_ms_per_step_each"]) == 3 and result["plain_ms_per_step"] > 0
+    assert result["speedup_vs_plain"] == pytest.approx(result["plain_ms_per_step"] / result["ms_per_step"],
+                                                       rel=1e-12)
+    joint = load_config("experiments/exp1.json", smaller + ["train.update_order=joint"])
+    assert result["flops_per_step"] == train_step_flops(joint)["step"]  # the work both steps do
+    assert result["plain_utilization"] == pytest.approx(result["utilization"] / result["speedup_vs_plain"])
+    assert "speedup_vs_plain" in bench.format_report(result)
+
+
+@pytest.mark.parametrize("experiment", ["exp1", "exp2"])
+def test_the_plain_networks_compute_what_the_projects_compute(experiment):
+    import numpy as np
+
+    from cyclegan.bench import load_plain_step
+    from helpers import tiny_config
+
+    plain = load_plain_step()
+    config = tiny_config(experiment=experiment)
+    ours = build_networks(config)
+    theirs = (plain.plain_generator(config, "g"), plain.plain_generator(config, "f"),
+              plain.plain_discriminator(config, "dh"), plain.plain_discriminator(config, "dc"))
+    images = np.tanh(np.random.default_rng(0).normal(size=(2, *config.image_shape))).astype(np.float32)
+    for network, copy in zip(ours, theirs):
+        plain.copy_weights(network, copy)  # same weights in the same order and shapes
+        assert any(layer.__class__.__name__ == "GroupNormalization" for layer in copy.layers)
+        np.testing.assert_allclose(np.asarray(copy(images, training=True)),
+                                   np.asarray(network(images, training=True)), atol=2e-5)
+
+
+# /proc/cpuinfo flags lines (shortened) of the CPUs the project runs on.
+SAPPHIRE_RAPIDS = ("fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 avx512f avx512dq avx512cd avx512bw "
+                   "avx512vl avx512_bf16 avx512_vnni amx_bf16 avx512_fp16 amx_tile amx_int8")
+EPYC_GENOA = "fpu sse sse2 fma sse4_2 avx avx2 avx512f avx512dq avx512_bf16 avx512vl avx512_vnni"
+EPYC_MILAN = "fpu sse sse2 ssse3 fma cx16 sse4_1 sse4_2 movbe popcnt aes xsave avx f16c avx2 bmi2 sha_ni"
+SKYLAKE_SP = "fpu sse2 fma sse4_2 avx avx2 avx512f avx512dq avx512cd avx512bw avx512vl"
+GRAVITON3 = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma sve svebf16"
+GRAVITON4 = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics sve sve2 svebf16 bf16 i8mm"
+
+
+@pytest.mark.parametrize("flags, machine, isa", [
+    (SAPPHIRE_RAPIDS, "x86_64", "AVX-512 + AMX"), (EPYC_GENOA, "x86_64", "AVX-512 + BF16"),
+    (SKYLAKE_SP, "x86_64", "AVX-512"), (EPYC_MILAN, "x86_64", "AVX2"), ("fpu sse2 sse4_2 avx", "x86_64", "AVX"),
+    (GRAVITON3, "aarch64", "SVE"), (GRAVITON4, "aarch64", "SVE2"), ("fp asimd crc32", "aarch64", "NEON"),
+    ("", "arm64", "NEON"), ("", "x86_64", "x86_64"), ("", "", "unknown"),
+])
+def test_cpu_isa_names_the_widest_vector_instruction_set(flags, machine, isa):
+    from cyclegan.bench import cpu_isa
+
+    assert cpu_isa(flags, machine) == isa
+    assert cpu_isa(set(flags.split()), machine) == isa
+
+
+def test_device_names_the_cpu_and_its_instruction_set_level():
+    import tensorflow as tf
+
+    from cyclegan.bench import cpu_flags, cpu_isa, device_description
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("on a GPU machine `device` names the GPUs")
+    assert f"({cpu_isa(cpu_flags())})" in device_description()

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
-from cyclegan.runs import checkpoint_steps
+from cyclegan.rundir import RunDir
 from helpers import TINY
 
 SCRIPT = Path(__file__).with_name("chaos_train.py")
@@ -100,12 +100,12 @@ def test_killed_and_resumed_training_ends_as_an_uninterrupted_run(prepared, tmp_
     finally:
         straight.kill()
 
-    kept = checkpoint_steps(chaos)
-    assert sorted(kept) == [2, 4, 6] == sorted(checkpoint_steps(tmp_path / "straight"))
+    kept = RunDir(chaos).checkpoints()
+    assert sorted(kept) == [2, 4, 6] == sorted(RunDir(tmp_path / "straight").checkpoints())
     assert sorted(path.name for path in (chaos / "checkpoints").glob("ckpt-*.index")) == \
         [f"ckpt-{step}.index" for step in (2, 4, 6)]
     tensors = {step: _tensors(prefix) for step, prefix in kept.items()}  # every kept checkpoint loads
-    reference = _tensors(checkpoint_steps(tmp_path / "straight")[6])
+    reference = _tensors(RunDir(tmp_path / "straight").checkpoints()[6])
     assert tensors[6].keys() == reference.keys()
     for key, value in reference.items():
         np.testing.assert_array_equal(tensors[6][key], value, err_msg=key)

@@ -86,3 +86,21 @@ def test_cyclegan_rule_stores_a_new_image_only_when_it_returns_an_old_one():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="tfgan"):
         HistoryPool(5, (2, 2, 1), "pool", mode="fifo")
+
+
+@pytest.mark.parametrize("mode", ["cyclegan", "tfgan"])
+def test_a_pool_works_inside_a_mirrored_replica(mode):
+    """Sync-on-read variables have no scatter updates in a replica context; the pool must not need them."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with strategy.scope():
+        pool = HistoryPool(2, (2, 2, 1), "pool", mode=mode)
+
+    @tf.function
+    def query(value, seed):
+        return strategy.run(pool.query, args=(_image(value), seed))
+
+    returned = [float(strategy.experimental_local_results(query(float(i), tf.constant([3, i])))[0][0, 0, 0, 0])
+                for i in range(6)]
+    assert returned[:2] == [0.0, 1.0] and int(pool.count.read_value()) == 2
+    stored = set(np.asarray(pool.images.read_value())[:, 0, 0, 0].tolist())
+    assert len(stored) == 2 and stored <= set(range(6))

@@ -4,6 +4,7 @@ before anything is written, a killed trainer's debris removed, and a full disk t
 import errno
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,9 +23,9 @@ from cyclegan import callbacks, cli
 from cyclegan.data.prepare import _sibling
 from cyclegan.errors import DiskFullError, RunInUseError
 from cyclegan.eventfiles import truncate_events
-from cyclegan.runlock import remove_debris, run_lock
-from cyclegan.runs import RUN_INFO, checkpoint_steps, next_run_info
-from helpers import TINY
+from cyclegan.rundir import RUN_INFO, RunDir
+from cyclegan.runlock import run_lock
+from helpers import TINY, make_prepared
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,23 +98,68 @@ def test_resume_on_other_data_needs_the_flag_and_is_recorded(prepared, tiny_run,
 
     assert _train(other, run_dir, "--allow-other-data") == 0
     info = json.loads((run_dir / RUN_INFO).read_text())
-    assert info["data"] == str(other.resolve())
+    assert info["data"] == "../other"  # relative to the run directory
     assert [(entry["data"], entry["from_step"], entry.get("allowed_by")) for entry in info["data_history"]] == \
-        [(str(prepared.resolve()), 0, None), (str(other.resolve()), 4, "--allow-other-data")]
+        [(os.path.relpath(prepared.resolve(), run_dir.resolve()), 0, None), ("../other", 4, "--allow-other-data")]
     assert _train(other, run_dir) == 0  # the run now goes on with `other`
 
 
-def test_run_info_keeps_the_dataset_history():
-    first = next_run_info(None, "/data/a", "aa" * 32, 0)
-    assert first == {"data": "/data/a", "data_sha256": "aa" * 32,
-                     "data_history": [{"data": "/data/a", "data_sha256": "aa" * 32, "from_step": 0}]}
-    assert next_run_info(first, "/data/a", "aa" * 32, 40) == first
-    moved = next_run_info(first, "/data/moved", "aa" * 32, 40)  # same dataset elsewhere: accepted
-    assert moved["data"] == "/data/moved" and moved["data_history"][-1]["from_step"] == 40
-    with pytest.raises(ValueError, match=r"trained on /data/a \(manifest sha256 aaaaaaaaaaaa…\)"):
-        next_run_info(first, "/data/b", "bb" * 32, 40)
-    before_fingerprints = next_run_info({"data": "/data/a"}, "/data/b", "bb" * 32, 40)
+def _dataset(path: Path, fingerprint: str) -> SimpleNamespace:
+    """What `RunDir.next_run_info` reads of a PreparedDataset."""
+    return SimpleNamespace(path=path, fingerprint=fingerprint)
+
+
+def _at_step(run: RunDir, step: int) -> None:
+    """Make the run record a checkpoint of `step` (the state file alone)."""
+    run.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+    (run.checkpoints_dir / "checkpoint").write_text(
+        f'model_checkpoint_path: "ckpt-{step}"\nall_model_checkpoint_paths: "ckpt-{step}"\n')
+
+
+def test_run_info_keeps_the_dataset_history(tmp_path):
+    run = RunDir(tmp_path / "runs" / "r")
+    a, b = tmp_path / "data" / "a", tmp_path / "data" / "b"
+    first = run.next_run_info(_dataset(a, "aa" * 32))
+    assert first == {"data": "../../data/a", "data_sha256": "aa" * 32,
+                     "data_history": [{"data": "../../data/a", "data_sha256": "aa" * 32, "from_step": 0}]}
+    run.path.mkdir(parents=True)
+    (run.path / RUN_INFO).write_text(json.dumps(first))
+    _at_step(run, 40)
+    assert run.next_run_info(_dataset(a, "aa" * 32)) == first
+    moved = run.next_run_info(_dataset(tmp_path / "moved", "aa" * 32))  # same dataset elsewhere: accepted
+    assert moved["data"] == "../../moved" and moved["data_history"][-1]["from_step"] == 40
+    with pytest.raises(ValueError, match=re.escape(f"trained on {a.resolve()} (manifest sha256 aaaaaaaaaaaa…), and "
+                                                   f"{b.resolve()} is another")):
+        run.next_run_info(_dataset(b, "bb" * 32))
+    (run.path / RUN_INFO).write_text(json.dumps({"data": str(a)}))  # written before fingerprints, absolute
+    before_fingerprints = run.next_run_info(_dataset(b, "bb" * 32))
     assert [entry["data_sha256"] for entry in before_fingerprints["data_history"]] == [None, "bb" * 32]
+
+
+def test_run_info_names_a_dataset_without_a_common_folder_absolutely(tmp_path):
+    assert RunDir(tmp_path / "run").next_run_info(_dataset(Path("/"), "aa" * 32))["data"] == "/"
+
+
+@pytest.mark.parametrize("command", [["detect"], ["artifacts"], ["study", "build", "--layout", "exp1"]])
+def test_a_moved_dataset_is_named_with_the_flag_that_points_to_it(tiny_run, tmp_path, capsys, command):
+    run_dir = _copy(tiny_run, tmp_path / "elsewhere" / "run")  # run.json's relative path now leads nowhere
+    assert cli.main([*command, "--run", str(run_dir), "--out", str(tmp_path / "out")]) == cli.EXIT_BAD_INPUT
+    assert f"the dataset {run_dir} was trained on (recorded in run.json), is gone; pass --data to point to it" in \
+        capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def prepared_at_64(tmp_path_factory) -> Path:
+    return make_prepared(tmp_path_factory.mktemp("data64"), size=(64, 64))
+
+
+@pytest.mark.parametrize("command", [["detect", "--data"], ["artifacts", "--data"],
+                                     ["study", "build", "--layout", "exp1", "--data"],
+                                     ["translate", "--direction", "h2c", "--input"]])
+def test_a_dataset_of_another_size_than_the_runs_is_refused(tiny_run, prepared_at_64, tmp_path, capsys, command):
+    assert cli.main([*command, str(prepared_at_64), "--run", str(tiny_run), "--out", str(tmp_path / "out")]) == \
+        cli.EXIT_BAD_INPUT
+    assert f"the config trains on 32x32 images, but {prepared_at_64} was prepared at 64x64" in capsys.readouterr().err
 
 
 # Inputs checked before the run folder is written
@@ -191,12 +237,12 @@ def test_a_start_removes_what_killed_trainers_left(tiny_run, prepared, tmp_path)
 
 
 def test_remove_debris_keeps_the_recorded_checkpoints(tiny_run, tmp_path):
-    run_dir = _copy(tiny_run, tmp_path / "run")
-    debris = _plant_debris(run_dir)
-    removed = remove_debris(run_dir, list(checkpoint_steps(run_dir).values()))
+    run = RunDir(_copy(tiny_run, tmp_path / "run"))
+    debris = _plant_debris(run.path)
+    removed = run.remove_debris()
     assert sorted(removed) == sorted({*debris[1:], debris[0].parent})
-    assert sorted(checkpoint_steps(run_dir)) == [2, 4]
-    for prefix in checkpoint_steps(run_dir).values():
+    assert sorted(run.checkpoints()) == [2, 4]
+    for prefix in run.checkpoints().values():
         tf.train.load_checkpoint(prefix)
 
 
@@ -304,7 +350,7 @@ def test_a_checkpoint_that_does_not_fit_keeps_the_last_one_and_resumes(tmp_path,
     weights.assign([3.0, 4.0])  # space freed: the resumed run saves its next checkpoint
     manager = tf.train.CheckpointManager(checkpoint, str(checkpoints), None, checkpoint_name="ckpt")
     callbacks.save_checkpoint(manager, model, 4)
-    assert sorted(checkpoint_steps(tmp_path)) == [2, 4]
+    assert sorted(RunDir(tmp_path).checkpoints()) == [2, 4]
     np.testing.assert_array_equal(tf.train.load_checkpoint(str(checkpoints / "ckpt-4"))
                                   .get_tensor("weights/.ATTRIBUTES/VARIABLE_VALUE"), [3.0, 4.0])
 
@@ -328,12 +374,12 @@ def test_a_full_disk_mid_training_exits_4_and_the_resume_after_freeing_space_end
         _full_while_recording(patches, 4)
         assert _train(prepared, tmp_path / "run", settings=settings) == cli.EXIT_DISK_FULL
     assert "no space left on the device for the checkpoint of step 4" in capsys.readouterr().err
-    assert sorted(checkpoint_steps(tmp_path / "run")) == [2]
+    assert sorted(RunDir(tmp_path / "run").checkpoints()) == [2]
     assert sorted(path.name for path in (tmp_path / "run" / "checkpoints").iterdir()) == \
         ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
 
     assert _train(prepared, tmp_path / "run", settings=settings) == 0
-    assert sorted(checkpoint_steps(tmp_path / "run")) == [2, 4, 6]
+    assert sorted(RunDir(tmp_path / "run").checkpoints()) == [2, 4, 6]
 
 
 @pytest.mark.slow  # one training of a tiny model: about 30 s
@@ -350,7 +396,7 @@ def test_a_shard_corrupted_mid_training_stops_with_exit_2_naming_it(prepared, tm
     monkeypatch.setattr(callbacks.StepCheckpoint, "on_train_batch_end", save_then_corrupt)
     assert _train(data, tmp_path / "run", settings=(*TINY, "train.max_steps=20")) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err
-    kept = checkpoint_steps(tmp_path / "run")
+    kept = RunDir(tmp_path / "run").checkpoints()
     assert f"training stopped: shard {shard} is unreadable (truncated record at" in err
     assert f"the run keeps ckpt-{max(kept)} to resume from" in err
     for prefix in kept.values():

@@ -24,6 +24,7 @@ from cyclegan.analysis.study_audit import STATISTICS
 from cyclegan.analysis.study_design import design_study
 from cyclegan.analysis.study_files import read_answer_key, read_responses
 from cyclegan.analysis.study_page import write_reading_page
+from cyclegan.data.dataset import PreparedDataset
 from cyclegan.data.pipeline import split_images
 from cyclegan.data.preprocess import breast_region
 
@@ -205,7 +206,7 @@ def test_carry_background_keeps_the_original_outside_the_breast():
 def test_originals_keep_their_pixels_and_modifications_change_them(kit, prepared):
     sources = {}
     for domain in ("healthy", "cancer"):
-        names, images = split_images(prepared, "train", domain, include_masks=False)
+        names, images = split_images(PreparedDataset.open(prepared), "train", domain, include_masks=False)
         sources.update(zip(names, images[..., 0]))
     shown = {}
     for row in _key_rows(kit):

@@ -11,6 +11,7 @@ from tensorflow.core.util import event_pb2
 
 from cyclegan import cli
 from cyclegan.data import pipeline
+from cyclegan.data.dataset import PreparedDataset
 from cyclegan.model import CycleGAN
 from cyclegan.training import train
 from helpers import TINY, tiny_config
@@ -80,7 +81,7 @@ def test_resume_matches_uninterrupted_run_and_logs_each_step_once(prepared, tmp_
     assert sorted(step for tag, step, _ in events if tag == "images/h2c") == [2, 4, 6]
     panel = next(v for tag, step, v in events if tag == "images/c2h")
     width, height = (int(x) for x in panel.tensor.string_val[:2])
-    _, eval_cancer = pipeline.eval_images(prepared, 2, include_masks=True)
+    _, eval_cancer = pipeline.eval_images(PreparedDataset.open(prepared), 2, include_masks=True)
     # per eval image an image row and a mask row; 5 columns of 32 pixels
     assert (height, width) == (len(eval_cancer) * 2 * 32, 5 * 32)
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from cyclegan import cli
-from cyclegan.runs import checkpoint_steps, load_generators, run_config
+from cyclegan.rundir import RunDir
 from cyclegan.translate import translate_run
 
 
@@ -34,7 +34,7 @@ def test_translate_prepared_split_at_two_steps(tiny_run, prepared, tmp_path):
 
     arrays = np.load(out / row["arrays"])
     keras.utils.set_random_seed(123)  # weights a checkpoint failed to reach would differ from the run's
-    generators = load_generators(run_config(tiny_run), checkpoint_steps(tiny_run)[4])
+    generators = RunDir(tiny_run).generators(4)
     expected = generators["h2c"](tf.constant(arrays["input"][None]))[0].numpy()
     np.testing.assert_allclose(arrays["translated"], expected, atol=1e-5)
     np.testing.assert_allclose(arrays["difference"], arrays["translated"] - arrays["input"], atol=1e-6)

@@ -17,29 +17,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from cyclegan.analysis.artifacts import batch_scores
+from cyclegan.analysis.artifacts import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, paper_experiment, score_images
+from cyclegan.data.dataset import PreparedDataset
 from cyclegan.data.pipeline import split_images
-from cyclegan.runs import INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches
+from cyclegan.directions import INPUT_DOMAIN
+from cyclegan.rundir import RunDir
+from cyclegan.translate import translate_batches
 
-METRICS = ("cpr_db", "tile_rms")
-# What the paper reported (Becker et al., arXiv 1811.07767): where grid patterns appeared, and where exp2's
-# images were chosen.
-PAPER_ONSETS = {"exp1": (160_000, 160_000), "exp2": (45_000, 50_000)}
-PAPER_SELECTION_STEPS = {"exp1": (), "exp2": (35_000, 70_000)}
-PAPER_SIZES = {"exp1": "256×256", "exp2": "512×408"}
 CSV_COLUMNS = ["step", "direction"] + [f"{metric}_{stat}" for metric in METRICS for stat in ("median", "q25", "q75")] \
     + [f"baseline_{metric}" for metric in METRICS]
-
-
-def paper_experiment(run_name: str) -> str:
-    """Which paper experiment's facts apply to a run: "exp1" for names starting so, else "exp2"."""
-    return "exp1" if run_name.startswith("exp1") else "exp2"
-
-
-def score_images(images: np.ndarray, reference: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-image scores {metric: (N,)} of `images`, with the breast region taken from `reference`."""
-    breast = reference[..., 0] > -1.0 + 1e-3
-    return batch_scores(images[..., 0], masks=breast)
 
 
 def summarise(scores: dict[str, np.ndarray]) -> dict[str, float]:
@@ -66,20 +52,20 @@ class ArtifactCurve:
         return None
 
 
-def evaluate_run(run_dir, data_dir, split: str = "eval", max_images: int | None = None,
+def evaluate_run(run: RunDir, dataset: PreparedDataset, split: str = "eval", max_images: int | None = None,
                  progress: bool = True) -> ArtifactCurve:
     """Score both directions' translations of the split's images at every kept checkpoint."""
-    config = run_config(run_dir)
-    checkpoints = kept_checkpoints(run_dir)
-    inputs = {direction: split_images(data_dir, split, domain, config.data.include_masks, limit=max_images)[1]
+    config = run.config()
+    steps = run.kept_steps()
+    inputs = {direction: split_images(dataset, split, domain, config.data.include_masks, limit=max_images)[1]
               for direction, domain in INPUT_DOMAIN.items()}
     for direction, images in inputs.items():
         if len(images) == 0:
-            raise ValueError(f"{data_dir} has no {split} images of the {INPUT_DOMAIN[direction]} domain")
+            raise ValueError(f"{dataset.path} has no {split} images of the {INPUT_DOMAIN[direction]} domain")
     baselines = {direction: summarise(score_images(images, images)) for direction, images in inputs.items()}
     rows = []
-    for step, prefix in tqdm(checkpoints.items(), unit="checkpoint", disable=not progress):
-        generators = load_generators(config, prefix)
+    for step in tqdm(steps, unit="checkpoint", disable=not progress):
+        generators = run.generators(step)
         for direction, images in inputs.items():
             translated = translate_batches(generators[direction], images)
             rows.append({"step": step, "direction": direction, **summarise(score_images(translated, images)),
@@ -133,13 +119,13 @@ def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) 
     figure.savefig(path, dpi=120)
 
 
-def plot_comparison(run_dir, data_dir, steps: tuple[int, int], direction: str, path: Path,
+def plot_comparison(run: RunDir, dataset: PreparedDataset, steps: tuple[int, int], direction: str, path: Path,
                     split: str = "eval", count: int = 4) -> None:
     """The same eval images translated at two steps: input | step a | step b | a − input | b − input."""
-    config = run_config(run_dir)
-    images = split_images(data_dir, split, INPUT_DOMAIN[direction], config.data.include_masks, limit=count)[1]
-    translated = {step: translate_batches(load_generators(config, prefix)[direction], images)
-                  for step, prefix in select_steps(run_dir, list(steps)).items()}
+    config = run.config()
+    images = split_images(dataset, split, INPUT_DOMAIN[direction], config.data.include_masks, limit=count)[1]
+    translated = {step: translate_batches(run.generators(step)[direction], images)
+                  for step in run.select_steps(list(steps))}
     a, b = steps
     columns = [("input", images), (f"step {a}", translated[a]), (f"step {b}", translated[b]),
                (f"step {a} − input", translated[a] - images), (f"step {b} − input", translated[b] - images)]
@@ -162,16 +148,21 @@ def plot_comparison(run_dir, data_dir, steps: tuple[int, int], direction: str, p
 def write_report(run_dir, data_dir, out_dir, split: str = "eval", threshold_db: float = 10.0,
                  compare_steps: tuple[int, int] | None = None, max_images: int | None = None,
                  progress: bool = True) -> dict:
-    """artifacts.csv, artifacts.png, onset.json (and compare-*.png) in `out_dir`; returns the onsets."""
+    """artifacts.csv, artifacts.png, onset.json (and compare-*.png) in `out_dir`; returns the onsets.
+
+    `data_dir`: the prepared dataset whose `split` is scored; None: the one the run was trained on.
+    """
+    run = RunDir(run_dir)
+    dataset = run.dataset(data_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    curve = evaluate_run(run_dir, data_dir, split, max_images, progress)
+    curve = evaluate_run(run, dataset, split, max_images, progress)
     onsets = {direction: curve.onset(direction, threshold_db) for direction in INPUT_DOMAIN}
     write_csv(curve, out_dir / "artifacts.csv")
     plot_curve(curve, onsets, out_dir / "artifacts.png")
     if compare_steps:
         for direction in INPUT_DOMAIN:
-            plot_comparison(run_dir, data_dir, compare_steps, direction,
+            plot_comparison(run, dataset, compare_steps, direction,
                             out_dir / f"compare-{compare_steps[0]}-{compare_steps[1]}-{direction}.png", split)
     summary = {"threshold_db": threshold_db, "estimated_onset": onsets,
                "paper_onset": list(PAPER_ONSETS[curve.experiment]), "steps": sorted({r["step"] for r in curve.rows})}

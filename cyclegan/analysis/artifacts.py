@@ -9,6 +9,9 @@ upsamplings). Two scores measure it on a residual r (image − source, or the im
   noise. Scale-free.
 - `tile_rms`: the RMS of the average P×P tile of the high-passed residual, in the image's units; it
   estimates the pattern's own RMS amplitude.
+
+`score_images` scores a batch of translations as training and the artefact report do, and the
+PAPER_* facts say where the paper saw grid patterns appear.
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ def _square_offsets(inner: int, outer: int) -> np.ndarray:
 
 PEAK_OFFSETS = _square_offsets(0, PEAK_RADIUS)  # 9 bins
 RING_OFFSETS = _square_offsets(*RING_RADII)  # 264 bins
+METRICS = ("cpr_db", "tile_rms")  # the scores, as grid_artifact_score names them
+# What the paper reported (Becker et al., arXiv 1811.07767): where grid patterns appeared, and where exp2's
+# images were chosen.
+PAPER_ONSETS = {"exp1": (160_000, 160_000), "exp2": (45_000, 50_000)}
+PAPER_SELECTION_STEPS = {"exp1": (), "exp2": (35_000, 70_000)}
+PAPER_SIZES = {"exp1": "256×256", "exp2": "512×408"}
+
+
+def paper_experiment(run_name: str) -> str:
+    """Which paper experiment's facts apply to a run: "exp1" for names starting so, else "exp2"."""
+    return "exp1" if run_name.startswith("exp1") else "exp2"
 
 
 def grid_artifact_score(image, source=None, mask=None, period: int = 4) -> dict[str, float]:
@@ -70,7 +84,14 @@ def batch_scores(images, sources=None, masks=None, period: int = 4) -> dict[str,
         grid_artifact_score(image, None if sources is None else sources[index],
                             None if masks is None else masks[index], period)
         for index, image in enumerate(images)]
-    return {key: np.array([score[key] for score in scores], np.float64) for key in ("cpr_db", "tile_rms")}
+    return {key: np.array([score[key] for score in scores], np.float64) for key in METRICS}
+
+
+def score_images(images: np.ndarray, reference: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-image scores {metric: (N,)} of (N, H, W, C) `images` in [-1, 1] (channel 0), `tile_rms`
+    inside the breast: the pixels of `reference` (the same shape) above its black background."""
+    breast = reference[..., 0] > -1.0 + 1e-3
+    return batch_scores(images[..., 0], masks=breast)
 
 
 def _residual(image, source, period) -> np.ndarray:

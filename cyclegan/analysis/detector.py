@@ -28,7 +28,9 @@ from tqdm import tqdm
 from cyclegan.analysis.artifacts import grid_artifact_score
 from cyclegan.analysis.roc import auc_score_ci
 from cyclegan.data.pipeline import split_images
-from cyclegan.runs import INPUT_DOMAIN, kept_checkpoints, load_generators, run_config, select_steps, translate_batches
+from cyclegan.directions import INPUT_DOMAIN
+from cyclegan.rundir import RunDir
+from cyclegan.translate import translate_batches
 
 FEATURES = ("cpr4_db", "tile4_rms", "cpr2_db", "tile2_rms", "high_band_log_share", "mid_band_log_share",
             "laplacian_rel_std")
@@ -86,15 +88,20 @@ def cross_validated_detection(originals: np.ndarray, modified: np.ndarray, folds
 
 def detect_run(run_dir, data_dir, out_dir, steps: list[int] | None = None, split: str = "eval",
                folds: int = 5, max_images: int | None = None, progress: bool = True) -> list[dict]:
-    """Detection AUC at each selected (default: every kept) checkpoint; writes detect.csv and detect.png."""
-    config = run_config(run_dir)
-    checkpoints = select_steps(run_dir, steps) if steps else kept_checkpoints(run_dir)
-    inputs = {direction: split_images(data_dir, split, domain, config.data.include_masks, limit=max_images)[1]
+    """Detection AUC at each selected (default: every kept) checkpoint; writes detect.csv and detect.png.
+
+    `data_dir`: the prepared dataset whose `split` is translated; None: the one the run was trained on.
+    """
+    run = RunDir(run_dir)
+    config = run.config()
+    selected = sorted(run.select_steps(steps) if steps else run.kept_steps())
+    dataset = run.dataset(data_dir)
+    inputs = {direction: split_images(dataset, split, domain, config.data.include_masks, limit=max_images)[1]
               for direction, domain in INPUT_DOMAIN.items()}
     originals = np.concatenate([images[..., 0] for images in inputs.values()])
     rows = []
-    for step, prefix in tqdm(sorted(checkpoints.items()), unit="checkpoint", disable=not progress):
-        generators = load_generators(config, prefix)
+    for step in tqdm(selected, unit="checkpoint", disable=not progress):
+        generators = run.generators(step)
         modified = np.concatenate([translate_batches(generators[direction], images)[..., 0]
                                    for direction, images in inputs.items()])
         detection = cross_validated_detection(originals, modified, folds, config.seed)

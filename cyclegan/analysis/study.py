@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cyclegan.data.dataset import is_prepared
 from cyclegan.data.inputs import load_inputs
-from cyclegan.data.prepare import MANIFEST_NAME
 from cyclegan.data.preprocess import REGION_MARGIN, REGION_SIDE, breast_region
-from cyclegan.runs import load_generators, run_config, select_steps, translate_batches
+from cyclegan.rundir import RunDir
+from cyclegan.translate import translate_batches
 
 from .study_audit import audit_leaks, write_leak_audit
 from .study_design import DIRECTIONS, LABELS, StudyDesign, design_study, get_layout
@@ -54,15 +55,18 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, step: int 
     """Write the kit into `out_dir` (new or empty); returns what study.json records.
 
     `input_path`: a prepared dataset (both domains of its `split`) or a folder with healthy/ and
-    cancer/ subfolders of raw images. `step`: the checkpoint (default: the latest). `lock_ratings`:
-    the reading page keeps readers from changing a screen's ratings once they leave it.
-    `keep_background`: modified images take the original's pixels outside the breast.
+    cancer/ subfolders of raw images; None: the dataset the run was trained on. `step`: the
+    checkpoint (default: the latest). `lock_ratings`: the reading page keeps readers from changing a
+    screen's ratings once they leave it. `keep_background`: modified images take the original's
+    pixels outside the breast.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"{out_dir} is not empty; choose a new folder for the kit")
-    config = run_config(run_dir)
-    [(step, prefix)] = select_steps(run_dir, [step] if step is not None else None).items()
+    run = RunDir(run_dir)
+    config = run.config()
+    [step] = run.select_steps([step] if step is not None else None)
+    input_path = run.data_dir() if input_path is None else input_path
     spec = get_layout(layout)
     cases = spec.default_cases if cases is None else cases
     spec.per_label(cases)  # a ValueError now, before any image is read, when `cases` does not fit
@@ -71,7 +75,7 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, step: int 
               for label, domain in LABELS.items()}
     _check_enough(images, cases, layout, spec.cases_multiple, input_path, split)
     design = design_study(layout, {label: list(found) for label, found in images.items()}, seed, cases)
-    pixels = _pixels(design, images, load_generators(config, prefix), batch_size, keep_background)
+    pixels = _pixels(design, images, run.generators(step), batch_size, keep_background)
 
     reader_dir, key_dir = out_dir / "reader", out_dir / "key"
     (reader_dir / "images").mkdir(parents=True)
@@ -100,7 +104,7 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, step: int 
 def _source_images(input_path, size, include_masks: bool, domain: str, split: str) -> dict[str, np.ndarray]:
     """{source name: (H, W, C) image in [-1, 1]} of one domain, augmented copies left out."""
     path = Path(input_path)
-    if not (path / MANIFEST_NAME).is_file():
+    if not is_prepared(path):
         if not (path / domain).is_dir():
             raise FileNotFoundError(f"input {path} is neither a prepared dataset nor a folder with "
                                     "healthy/ and cancer/ subfolders of images")
@@ -114,8 +118,7 @@ def _source_images(input_path, size, include_masks: bool, domain: str, split: st
 def _check_enough(images: dict, cases: int, layout: str, multiple: int, input_path, split: str) -> None:
     counts = {LABELS[label]: len(found) for label, found in images.items()}
     if min(counts.values()) < cases:
-        prepared = (Path(input_path) / MANIFEST_NAME).is_file()
-        where = f"the {split} split of {input_path}" if prepared else str(input_path)
+        where = f"the {split} split of {input_path}" if is_prepared(input_path) else str(input_path)
         raise ValueError(f"layout {layout} with {cases} cases per label needs {cases} healthy and {cases} cancer "
                          f"source images; {where} has {counts['healthy']} healthy and {counts['cancer']} cancer. "
                          f"Use a larger input (or --split train), or fewer --cases (a multiple of {multiple})")

@@ -3,7 +3,8 @@
 Modules, one job each:
   items            what a source yields (SourceItem, SkippedFile, Pixels) and the domain names
   tables           reading the datasets' CSV tables by column name
-  image_files      reading DICOM / PNG / TIFF files into arrays, PNG encoding
+  image_files      reading DICOM / PNG / TIFF files into arrays
+  png_bytes        PNG bytes <-> arrays, as records store images and masks
   outlines         lesion outlines (polygons, single points) drawn into masks
   labels           the rules of a preparation: INbreast labels, BCDR labels, masks
   inbreast         the INbreast source: AllDICOMs/, AllXML/ (OsiriX ROIs), INbreast.csv
@@ -21,7 +22,9 @@ Modules, one job each:
   manifest         what manifest.json holds
   recipes          named preparation settings: exp1, exp1-paper, exp2
   prepare          orchestration: sources -> selection -> processing -> split -> shards + manifest
-  pipeline         tf.data input pipelines for training and fixed eval images
+  dataset          a prepared dataset as everything after preparation reads it: validated manifest,
+                   counts, size, shards, epoch length, fingerprint
+  pipeline         tf.data input pipelines for training and fixed eval images; shard checks
   inputs           images to translate: a prepared split, or raw files preprocessed as prepare does
   preview          contact sheet of a prepared dataset
   phantom          synthetic mammography phantom in the any-folder layout

@@ -1,4 +1,4 @@
-"""Reading mammogram and mask files (DICOM, PNG, TIFF, ...) into 2-D arrays, and writing PNGs.
+"""Reading mammogram and mask files (DICOM, PNG, TIFF, ...) into 2-D arrays.
 
 Every reader returns a (h, w) array (or shape) or raises `UnreadableImage` whose message is the
 reason a preparation manifest records for skipping the file; `check_usable` does the same for
@@ -92,16 +92,3 @@ def check_usable(image: np.ndarray) -> None:
 def read_mask(path: Path) -> np.ndarray:
     """A lesion mask file as (h, w) bool: True where the stored value is non-zero."""
     return read_image(path) > 0
-
-
-def encode_png(array: np.ndarray) -> bytes:
-    """A uint8 or uint16 (h, w) array as PNG file bytes (lossless, deterministic)."""
-    ok, encoded = cv2.imencode(".png", array)
-    if not ok:
-        raise ValueError(f"PNG encoding failed for an array of shape {array.shape}")
-    return encoded.tobytes()
-
-
-def decode_png(data: bytes) -> np.ndarray:
-    """PNG file bytes (as `encode_png` writes them) back to a (h, w) array of the stored depth."""
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from .augment import image_rng
+from .dataset import PreparedDataset, is_prepared
 from .image_files import check_usable, is_image_path, read_image
 from .items import UnusableFile
 from .pipeline import decoder, split_images
-from .prepare import MANIFEST_NAME
 from .preprocess import preprocess
 from .records import serialize_example
 from .synthetic_masks import synthetic_mask
@@ -27,11 +27,10 @@ def load_inputs(path, size: tuple[int, int], include_masks: bool, domain: str,
     `include_masks`, each of those gets a synthetic mask drawn with `seed`, as `prepare` draws them.
     """
     path = Path(path)
-    if (path / MANIFEST_NAME).is_file():
-        sources, images = split_images(path, split, domain, include_masks)
-        if images.shape[1:3] != tuple(size):
-            raise ValueError(f"{path} was prepared at {images.shape[1]}x{images.shape[2]} but the run "
-                             f"expects {size[0]}x{size[1]}")
+    if is_prepared(path):
+        dataset = PreparedDataset.open(path)
+        dataset.check_size(size, f"give an input prepared at {size[0]}x{size[1]}, or a folder of images")
+        sources, images = split_images(dataset, split, domain, include_masks)
         return sources, images, []
     if not path.is_dir():
         raise FileNotFoundError(f"input {path} is neither a prepared dataset nor a folder of images")

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 from . import augment, image_files, preprocess, synthetic_masks
 from .augment import draw_augmentation
+from .dataset import MANIFEST_VERSION, SPLITS
 from .items import DOMAINS
 from .processing import MASK_ORIGINS
-from .records import SPLITS
 
-MANIFEST_VERSION = 3  # 3: 16-bit records, mask origins and rules, recipes; 2 and older: 8-bit
 BIT_DEPTH = 16
 
 

@@ -1,4 +1,4 @@
-"""tf.data input pipelines over a prepared dataset (see prepare.py): training batches and eval images.
+"""tf.data input pipelines over a `PreparedDataset` (dataset.py): training batches and eval images.
 
 Every image is min-max scaled to [-1, 1] on its own; with `include_masks` the lesion mask rides
 along as channel 1, min-max scaled the same way (an empty mask is -1 everywhere), as experiment 2's
@@ -15,7 +15,6 @@ Pairing of the two domains in an epoch (config `data.pairing`):
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -24,125 +23,27 @@ import tensorflow as tf
 
 from cyclegan.errors import DatasetError
 
+from .dataset import MANIFEST_NAME, SPLITS, PreparedDataset
 from .items import DOMAINS
-from .manifest import MANIFEST_VERSION
-from .prepare import MANIFEST_NAME
-from .recipes import PAIRINGS
-from .records import SPLITS, parse_example, read_records
+from .records import parse_example, read_records
 
 
-def read_manifest(data_dir) -> dict:
-    """The manifest of a prepared dataset folder.
-
-    FileNotFoundError when the folder holds no manifest.json; DatasetError (a ValueError) naming the
-    file when it is not valid JSON, was prepared by an older version (8-bit records) or lacks a key
-    training reads; ValueError when a domain has no training images.
-    """
-    path = Path(data_dir) / MANIFEST_NAME
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{data_dir} is not a prepared dataset: no {MANIFEST_NAME}; "
-            f"run `python -m cyclegan prepare …` to create one"
-        )
-    manifest = _parse_manifest(path)
-    if manifest.get("version") != MANIFEST_VERSION:
-        raise DatasetError(
-            f"{data_dir} was prepared by another version of `prepare` (manifest version {manifest.get('version')}, "
-            f"this one reads {MANIFEST_VERSION}: 16-bit records); prepare it again "
-            "(python -m cyclegan prepare ... --overwrite)")
-    _check_manifest_keys(path, manifest)
-    for domain in DOMAINS:
-        if manifest["counts"]["train"][domain] == 0:
-            raise ValueError(f"prepared dataset {data_dir} has no {domain} training images")
-    return manifest
-
-
-def _parse_manifest(path: Path) -> dict:
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DatasetError(f"{path} is not valid JSON ({err}); prepare the dataset again") from err
-    if not isinstance(manifest, dict):
-        raise DatasetError(f"{path} is not a JSON object; prepare the dataset again")
-    return manifest
-
-
-def _check_manifest_keys(path: Path, manifest: dict) -> None:
-    """DatasetError naming the first key training reads that is missing or of the wrong type."""
-    size = manifest.get("size")
-    if not (isinstance(size, list) and len(size) == 2 and all(_is_count(side) and side > 0 for side in size)):
-        raise DatasetError(f"{path}: 'size' must be [height, width] in pixels, got {size!r}; "
-                           "prepare the dataset again")
-    for split in SPLITS:
-        for domain in DOMAINS:
-            count = _entry(path, manifest, "counts", split, domain)
-            shards = _entry(path, manifest, "shards", split, domain)
-            if not _is_count(count):
-                raise DatasetError(f"{path}: counts.{split}.{domain} must be a record count, got {count!r}")
-            if not (isinstance(shards, list) and all(isinstance(name, str) for name in shards)):
-                raise DatasetError(f"{path}: shards.{split}.{domain} must be a list of file names, got {shards!r}")
-
-
-def _entry(path: Path, manifest: dict, *keys: str):
-    """manifest[keys[0]][keys[1]]…, or DatasetError naming the manifest and the first missing key."""
-    value = manifest
-    for depth, key in enumerate(keys):
-        if not isinstance(value, dict) or key not in value:
-            raise DatasetError(f"{path} has no '{'.'.join(keys[:depth + 1])}'; it was not written by `prepare` "
-                               "or is damaged: prepare the dataset again")
-        value = value[key]
-    return value
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def dataset_counts(data_dir) -> dict:
-    """Images per split and domain: {"train": {"healthy": n, "cancer": n}, "eval": {...}}."""
-    return read_manifest(data_dir)["counts"]
-
-
-def epoch_steps(manifest: dict, global_batch_size: int, batches_per_step: int = 1,
-                pairing: str = "independent") -> int:
-    """Steps in an epoch: the images an epoch pairs (`paired_images`) // global batch size //
-    batches per step (at least 1; a step of the sequential order reads two batches)."""
-    batches = paired_images(manifest, pairing) // global_batch_size
-    if batches == 0:
-        raise ValueError(
-            f"global batch size {global_batch_size} exceeds the images an epoch pairs "
-            f"({manifest['counts']['train']}): an epoch would have no steps; lower train.batch_size")
-    return max(batches // batches_per_step, 1)
-
-
-def paired_images(manifest: dict, pairing: str) -> int:
-    """Images of each domain an epoch uses: min(#healthy, #cancer) training records, or #cancer
-    under the exp1 pairing (ValueError when there are fewer healthy than cancer records)."""
-    counts = manifest["counts"]["train"]
-    if pairing not in PAIRINGS:
-        raise ValueError(f"data.pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
-    if pairing == "exp1" and counts["healthy"] < counts["cancer"]:
-        raise ValueError(f"data.pairing exp1 pairs every cancer record with a healthy one, but the dataset has "
-                         f"{counts['healthy']} healthy and {counts['cancer']} cancer training records")
-    return counts["cancer"] if pairing == "exp1" else min(counts[domain] for domain in DOMAINS)
-
-
-def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: int, start_step: int = 0,
-                  batches_per_step: int = 1, pairing: str = "independent"):
+def train_dataset(dataset: PreparedDataset, global_batch_size: int, include_masks: bool, seed: int,
+                  start_step: int = 0, batches_per_step: int = 1, pairing: str = "independent"):
     """Infinite dataset of training steps' inputs: (healthy, cancer) float32 batches of shape
     (global_batch_size, H, W, C), or with `batches_per_step` 2 two consecutive such pairs,
     ((healthy, cancer), (next_healthy, next_cancer)).
 
-    An epoch is `paired_images` // global_batch_size batches, ordered by `pairing` (see the module
-    docstring) with stateless shuffles seeded by (seed, epoch), so the order ignores TF's global
-    seed. Starting at `start_step` yields exactly what an uninterrupted run yields from that step on.
+    An epoch is `dataset.paired_images` // global_batch_size batches, ordered by `pairing` (see the
+    module docstring) with stateless shuffles seeded by (seed, epoch), so the order ignores TF's
+    global seed. Starting at `start_step` yields exactly what an uninterrupted run yields from that
+    step on.
     """
     if batches_per_step not in (1, 2):
         raise ValueError(f"a step reads 1 or 2 batches, not {batches_per_step}")
-    manifest = read_manifest(data_dir)
-    counts = manifest["counts"]["train"]
-    batches_per_epoch = epoch_steps(manifest, global_batch_size, pairing=pairing)
-    records = {domain: read_records(_shard_paths(data_dir, manifest, "train", domain)) for domain in DOMAINS}
+    counts = dataset.counts["train"]
+    batches_per_epoch = dataset.epoch_steps(global_batch_size, pairing=pairing)
+    records = {domain: read_records(dataset.shard_paths("train", domain)) for domain in DOMAINS}
     pairs_per_epoch = batches_per_epoch * global_batch_size
 
     def epoch_pairs(epoch: tf.Tensor) -> tf.data.Dataset:
@@ -155,9 +56,8 @@ def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: i
         return tf.data.Dataset.zip(shuffled)
 
     start_epoch, batch_in_epoch = divmod(start_step * batches_per_step, batches_per_epoch)
-    height, width = manifest["size"]
-    decode = decoder(height, width, include_masks)
-    dataset = (
+    decode = decoder(*dataset.size, include_masks)
+    steps = (
         tf.data.Dataset.counter(start_epoch)
         .flat_map(lambda epoch: epoch_pairs(epoch).take(pairs_per_epoch))
         .skip(batch_in_epoch * global_batch_size)  # still serialized: resuming costs no decoding
@@ -166,34 +66,32 @@ def train_dataset(data_dir, global_batch_size: int, include_masks: bool, seed: i
         .batch(global_batch_size, drop_remainder=True)
     )
     if batches_per_step == 2:
-        dataset = dataset.batch(2, drop_remainder=True).map(
+        steps = steps.batch(2, drop_remainder=True).map(
             lambda healthy, cancer: ((healthy[0], cancer[0]), (healthy[1], cancer[1])))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return steps.prefetch(tf.data.AUTOTUNE)
 
 
-def eval_images(data_dir, count: int, include_masks: bool) -> tuple[np.ndarray, np.ndarray]:
+def eval_images(dataset: PreparedDataset, count: int, include_masks: bool) -> tuple[np.ndarray, np.ndarray]:
     """The first `count` eval images of each domain by source path, as float32 (n, H, W, C) arrays.
 
     A domain without eval images falls back to its training images. Returns (healthy, cancer).
     """
-    manifest = read_manifest(data_dir)
     arrays = []
     for domain in DOMAINS:
-        split = "eval" if manifest["counts"]["eval"][domain] > 0 else "train"
-        arrays.append(split_images(data_dir, split, domain, include_masks, limit=count)[1])
+        split = "eval" if dataset.counts["eval"][domain] > 0 else "train"
+        arrays.append(split_images(dataset, split, domain, include_masks, limit=count)[1])
     return arrays[0], arrays[1]
 
 
-def split_images(data_dir, split: str, domain: str, include_masks: bool,
+def split_images(dataset: PreparedDataset, split: str, domain: str, include_masks: bool,
                  limit: int | None = None) -> tuple[list[str], np.ndarray]:
     """Source paths and float32 (n, H, W, C) images of one split and domain, ordered by source path.
 
     `limit` keeps only the first images in that order.
     """
-    manifest = read_manifest(data_dir)
-    height, width = manifest["size"]
+    height, width = dataset.size
     decode = decoder(height, width, include_masks)
-    records = read_records(_shard_paths(data_dir, manifest, split, domain))
+    records = read_records(dataset.shard_paths(split, domain))
     by_source = sorted(((parse_example(serialized)["source"].numpy().decode(), serialized)
                         for serialized in records), key=lambda pair: pair[0])[:limit]
     images = [decode(serialized).numpy() for _, serialized in by_source]
@@ -201,21 +99,17 @@ def split_images(data_dir, split: str, domain: str, include_masks: bool,
     return [source for source, _ in by_source], np.stack(images) if images else empty
 
 
-def _shard_paths(data_dir, manifest: dict, split: str, domain: str) -> list[str]:
-    return [str(Path(data_dir) / name) for name in manifest["shards"][split][domain]]
-
-
-def check_shards(data_dir, manifest: dict) -> None:
+def check_shards(dataset: PreparedDataset) -> None:
     """Read every shard the manifest lists to its end: DatasetError naming the first one that is
     missing or unreadable (truncated, corrupt), or the split and domain whose shards do not hold
     the records the manifest counts."""
     for split in SPLITS:
         for domain in DOMAINS:
-            records = sum(_count_records(path) for path in _shard_paths(data_dir, manifest, split, domain))
-            if records != manifest["counts"][split][domain]:
+            records = sum(_count_records(path) for path in dataset.shard_paths(split, domain))
+            if records != dataset.counts[split][domain]:
                 raise DatasetError(
-                    f"the {split} {domain} shards of {data_dir} hold {records} records, but its "
-                    f"{MANIFEST_NAME} counts {manifest['counts'][split][domain]}; prepare the dataset again")
+                    f"the {split} {domain} shards of {dataset.path} hold {records} records, but its "
+                    f"{MANIFEST_NAME} counts {dataset.counts[split][domain]}; prepare the dataset again")
 
 
 def _count_records(path: str) -> int:
@@ -224,10 +118,10 @@ def _count_records(path: str) -> int:
     try:
         return int(read_records([path]).reduce(np.int64(0), lambda count, _: count + 1))
     except tf.errors.OpError as err:
-        raise DatasetError(f"shard {path} is unreadable ({op_error_reason(err)}); prepare the dataset again") from err
+        raise DatasetError(f"shard {path} is unreadable ({_op_error_reason(err)}); prepare the dataset again") from err
 
 
-def op_error_reason(err: tf.errors.OpError) -> str:
+def _op_error_reason(err: tf.errors.OpError) -> str:
     """A TensorFlow error's own message, without the function and op names TensorFlow adds."""
     reason = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", err.message)
     return re.sub(r"\s*\[Op:[^\]]*\].*$", "", reason, flags=re.DOTALL).strip()

@@ -21,19 +21,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .augment import augment, draw_augmentation
-from .image_files import decode_png, encode_png
+from .dataset import MANIFEST_NAME, SPLITS
 from .items import DOMAINS, SkippedFile, skip_with_companions
 from .labels import Rules
 from .manifest import build_manifest
+from .png_bytes import decode_png, encode_png
 from .preprocess import RESIZE_MODES
 from .processing import ImageSettings, Job, PreparedImage, process_all
 from .recipes import resolve
-from .records import SPLITS, serialize_encoded, write_shards
+from .records import serialize_encoded, write_shards
 from .selection import Selection, parse_views
 from .sources import open_source
 from .split import SPLIT_MODES, split_images
 
-MANIFEST_NAME = "manifest.json"
 IMAGES_PER_SHARD = 256
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .dataset import SPLITS, PreparedDataset
 from .items import DOMAINS
-from .pipeline import read_manifest
-from .records import SPLITS, decoded_examples
+from .records import decoded_examples
 
 TILE_SIDE = 256
 CAPTION_WIDTH = 150
@@ -31,16 +31,16 @@ def write_preview(data_dir, out, per_group: int = 4) -> Path:
         raise ValueError(f"per_group must be at least 1, got {per_group}")
     if not cv2.haveImageWriter(str(out)):
         raise ValueError(f"cannot write an image named {out}: its suffix is not an image format (use .png)")
-    manifest = read_manifest(data_dir)
-    height, width = manifest["size"]
+    dataset = PreparedDataset.open(data_dir)
+    height, width = dataset.size
     scale = min(1.0, TILE_SIDE / max(height, width))
     tile = (max(1, round(height * scale)), max(1, round(width * scale)))
     rows = []
     for split in SPLITS:
         for domain in DOMAINS:
-            tiles = [_tile(features, tile) for features in _originals(data_dir, manifest, split, domain, per_group)]
+            tiles = [_tile(features, tile) for features in _originals(dataset.shard_paths(split, domain), per_group)]
             tiles += [np.full((*tile, 3), 40, np.uint8)] * (per_group - len(tiles))
-            caption = _caption(tile[0], [split, domain, f"{manifest['counts'][split][domain]} records"])
+            caption = _caption(tile[0], [split, domain, f"{dataset.counts[split][domain]} records"])
             rows.append(_hstack([caption, *tiles]))
     sheet = _vstack([_legend(rows[0].shape[1]), *rows])
     out = Path(out)
@@ -50,11 +50,10 @@ def write_preview(data_dir, out, per_group: int = 4) -> Path:
     return out
 
 
-def _originals(data_dir, manifest: dict, split: str, domain: str, count: int) -> list[dict]:
-    """Decoded features of the first `count` non-augmented records of one split and domain."""
-    paths = [str(Path(data_dir) / name) for name in manifest["shards"][split][domain]]
+def _originals(shard_paths: list[str], count: int) -> list[dict]:
+    """Decoded features of the first `count` non-augmented records in the shards of one split and domain."""
     found = []
-    for features in decoded_examples(paths):
+    for features in decoded_examples(shard_paths):
         if len(found) == count:
             break
         if "#aug" not in features["source"]:

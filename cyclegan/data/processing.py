@@ -19,9 +19,10 @@ import numpy as np
 from tqdm import tqdm
 
 from .augment import image_rng
-from .image_files import check_usable, encode_png
+from .image_files import check_usable
 from .items import DOMAINS, SkippedFile, SourceItem, UnusableFile, skip_with_companions
 from .labels import Rules
+from .png_bytes import encode_png
 from .preprocess import blank_labels, faces_right, preprocess
 from .synthetic_masks import synthetic_mask
 

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .image_files import decode_png, encode_png
+from .png_bytes import decode_png, encode_png
 
-SPLITS = ("train", "eval")
 COMPRESSION = "GZIP"
 
 FEATURES = {

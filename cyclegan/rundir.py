@@ -1,0 +1,244 @@
+"""A run directory, its one owner: what training writes there and what every later command reads.
+
+    config.json      the fully resolved config (`config_to_dict`)
+    run.json         the dataset: {"data": its folder, "data_sha256": its fingerprint,
+                     "data_history": [{"data", "data_sha256", "from_step"[, "allowed_by"]}, one per change]};
+                     "data" is relative to the run directory when the two share a folder other than the root
+    checkpoints/     ckpt-<step>.index and .data-*, and TensorFlow's `checkpoint` state file listing them
+    tensorboard/     event files (eventfiles.py)
+    train.lock       the trainer's lock (runlock.py)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import tensorflow as tf
+
+from cyclegan.config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict
+from cyclegan.data.dataset import PreparedDataset
+from cyclegan.directions import INPUT_DOMAIN
+from cyclegan.networks import ResnetGenerator, build_networks
+from cyclegan.runlock import run_lock
+
+CONFIG_NAME = "config.json"
+RUN_INFO = "run.json"
+CHECKPOINT_NAME = "ckpt"
+ALLOW_OTHER_DATA = "--allow-other-data"
+# Fields that may change when a run is resumed: how far to train and on what hardware.
+RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy"), ("train", "jit_compile")}
+# Temporary files of an interrupted write: config.json/run.json staging, event-file truncation
+# (eventfiles.py), a checkpoint's shards before their merge, the checkpoint state file's staging.
+DEBRIS_PATTERNS = ("*.partial", "tensorboard/**/.*.truncating", "checkpoints/*_temp", "checkpoints/checkpoint.tmp*")
+
+
+def checkpoint_step(prefix: str) -> int:
+    """The step of a checkpoint path prefix (".../ckpt-<step>")."""
+    return int(prefix.rsplit("-", 1)[1])
+
+
+class RunDir:
+    """The run directory at `path` (which need not exist yet)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / "tensorboard"
+
+    def lock(self):
+        """A context manager holding the run directory's lock (runlock.py), creating the directory."""
+        return run_lock(self.path)
+
+    # config.json
+
+    def config(self) -> ExperimentConfig:
+        """The resolved config the run was trained with."""
+        path = self.path / CONFIG_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"{self.path} is not a run directory: no {CONFIG_NAME}")
+        return config_from_dict(json.loads(path.read_text()))
+
+    def check_config(self, config: ExperimentConfig) -> None:
+        """ConfigError if config.json exists and differs from `config` in a field a resumed run must keep."""
+        path = self.path / CONFIG_NAME
+        if path.exists():
+            changed = _differences(json.loads(path.read_text()), config_to_dict(config))
+            if changed:
+                raise ConfigError(
+                    f"{self.path} was started with a different config ({', '.join(changed)} differ); "
+                    "resume it with the same settings or choose a new --run-dir")
+
+    # run.json
+
+    def run_info(self) -> dict | None:
+        """run.json, or None when the run has none yet."""
+        path = self.path / RUN_INFO
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON ({err})") from err
+
+    def data_dir(self) -> Path:
+        """The prepared dataset the run was last trained on; FileNotFoundError naming --data when
+        run.json does not record one or the recorded folder is gone."""
+        info = self.run_info()
+        if info is None:
+            raise FileNotFoundError(f"{self.path} does not record its dataset ({RUN_INFO} missing); pass --data")
+        path = self._recorded(info["data"])
+        if not path.exists():
+            raise FileNotFoundError(f"{path}, the dataset {self.path} was trained on (recorded in {RUN_INFO}), is "
+                                    "gone; pass --data to point to it where it is now")
+        return path
+
+    def dataset(self, data_dir=None) -> PreparedDataset:
+        """The prepared dataset at `data_dir` (None: the one run.json records), checked to have the
+        run's image size."""
+        dataset = PreparedDataset.open(self.data_dir() if data_dir is None else data_dir)
+        config = self.config()
+        size = (config.data.height, config.data.width)
+        dataset.check_size(size, f"the run {self.path} needs --data prepared at {size[0]}x{size[1]}")
+        return dataset
+
+    def next_run_info(self, dataset: PreparedDataset, allow_other_data: bool = False) -> dict:
+        """run.json for a start on `dataset` at the latest kept step.
+
+        ValueError when run.json holds another fingerprint, unless `allow_other_data`; the change then
+        enters `data_history`, marked as allowed. The same dataset in another folder is accepted.
+        """
+        recorded = self.run_info() or {}
+        previous = recorded.get("data_sha256")
+        other = previous is not None and previous != dataset.fingerprint
+        if other and not allow_other_data:
+            raise ValueError(
+                f"this run was trained on {self._recorded(recorded['data'])} (manifest sha256 {previous[:12]}…), and "
+                f"{dataset.path.resolve()} is another dataset (sha256 {dataset.fingerprint[:12]}…); resume with the "
+                f"run's --data, or pass {ALLOW_OTHER_DATA} to go on with this one (recorded in {RUN_INFO})")
+        data = self._recordable(dataset.path)
+        history = list(recorded.get("data_history") or _first_history(recorded))
+        moved_or_changed = not history or history[-1]["data_sha256"] != dataset.fingerprint or \
+            self._recorded(history[-1]["data"]) != dataset.path.resolve()
+        if moved_or_changed:
+            history.append({"data": data, "data_sha256": dataset.fingerprint,
+                            "from_step": max(self.checkpoints(), default=0),
+                            **({"allowed_by": ALLOW_OTHER_DATA} if other else {})})
+        return {"data": data, "data_sha256": dataset.fingerprint, "data_history": history}
+
+    def _recordable(self, data_dir) -> str:
+        """How run.json names `data_dir`: relative to the run directory when the two share a folder
+        other than the filesystem root, else absolute."""
+        data, run = Path(data_dir).resolve(), self.path.resolve()
+        if Path(os.path.commonpath([data, run])) == Path(data.anchor):
+            return str(data)
+        return os.path.relpath(data, run)
+
+    def _recorded(self, data: str) -> Path:
+        """The folder a run.json "data" entry names (relative entries are relative to the run directory)."""
+        return Path(os.path.normpath(self.path.resolve() / data))
+
+    # Writing, while holding the lock
+
+    def start(self, config: ExperimentConfig, run_info: dict) -> None:
+        """Clear a killed trainer's debris, then write config.json and run.json (the caller holds the lock)."""
+        removed = self.remove_debris()
+        if removed:
+            print(f"Removed {len(removed)} file(s) that an interrupted run left half-written in {self.path}")
+        _write_json(self.path / CONFIG_NAME, config_to_dict(config))
+        _write_json(self.path / RUN_INFO, run_info)
+
+    def remove_debris(self) -> list[Path]:
+        """Remove what killed trainers left half-written: temporary files (DEBRIS_PATTERNS) and
+        checkpoint files that the state file does not list, which a trainer killed between writing
+        and recording them leaves. Call only while holding the lock. Returns the removed paths."""
+        kept = {Path(prefix).name for prefix in self.checkpoints().values()}
+        debris = [path for pattern in DEBRIS_PATTERNS for path in self.path.glob(pattern)]
+        debris += [path for path in self.checkpoints_dir.glob(f"{CHECKPOINT_NAME}-*")
+                   if path.is_file() and path.name.split(".")[0] not in kept]
+        for path in debris:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return debris
+
+    # checkpoints/
+
+    def checkpoint_manager(self, checkpoint: tf.train.Checkpoint, max_to_keep: int) -> tf.train.CheckpointManager:
+        """Writes `checkpoint` into checkpoints/ as ckpt-<step> (`save(checkpoint_number=step)`);
+        `max_to_keep` 0 keeps every one."""
+        return tf.train.CheckpointManager(checkpoint, str(self.checkpoints_dir), checkpoint_name=CHECKPOINT_NAME,
+                                          max_to_keep=max_to_keep or None)
+
+    def checkpoints(self) -> dict[int, str]:
+        """{step: checkpoint path prefix} of every completely written checkpoint, oldest first."""
+        state = tf.train.get_checkpoint_state(str(self.checkpoints_dir))
+        if state is None:
+            return {}
+        return {checkpoint_step(prefix): prefix for prefix in state.all_model_checkpoint_paths}
+
+    def latest_checkpoint(self) -> str | None:
+        """The path prefix of the latest checkpoint, or None when the run has none."""
+        return tf.train.latest_checkpoint(str(self.checkpoints_dir))
+
+    def kept_steps(self) -> list[int]:
+        """The steps of the kept checkpoints, ascending; FileNotFoundError when the run has none."""
+        kept = sorted(self.checkpoints())
+        if not kept:
+            raise FileNotFoundError(f"{self.path} has no checkpoints yet")
+        return kept
+
+    def select_steps(self, steps: list[int] | None) -> list[int]:
+        """`steps` (None or empty: the latest); an unknown step is a ValueError listing the kept ones."""
+        kept = self.kept_steps()
+        if not steps:
+            return kept[-1:]
+        missing = [step for step in steps if step not in kept]
+        if missing:
+            raise ValueError(f"no checkpoint for step(s) {missing} in {self.path}; kept steps: {kept}")
+        return list(steps)
+
+    def generators(self, step: int) -> dict[str, ResnetGenerator]:
+        """{direction: generator} ("h2c", "c2h") with the weights of the kept checkpoint of `step`.
+
+        The checkpoint holds each network under its name (build_networks; model.py `checkpoint`).
+        """
+        [step] = self.select_steps([step])
+        g_h2c, g_c2h, _, _ = build_networks(self.config())
+        generators = dict(zip(INPUT_DOMAIN, (g_h2c, g_c2h)))
+        checkpoint = tf.train.Checkpoint(**{generator.name: generator for generator in generators.values()})
+        status = checkpoint.restore(self.checkpoints()[step])
+        status.expect_partial().assert_existing_objects_matched()
+        return generators
+
+
+def _differences(saved: dict, resolved: dict) -> list[str]:
+    """The dotted keys of `resolved` (a config dict) whose value differs from `saved`'s, but RESUMABLE_CHANGES."""
+    changed = []
+    for section, values in resolved.items():
+        if not isinstance(values, dict):
+            if saved.get(section) != values:
+                changed.append(section)
+            continue
+        for key, value in values.items():
+            if (section, key) not in RESUMABLE_CHANGES and saved.get(section, {}).get(key) != value:
+                changed.append(f"{section}.{key}")
+    return changed
+
+
+def _first_history(recorded: dict) -> list[dict]:
+    """The history of a run.json written before fingerprints: its one dataset, from step 0."""
+    return [{"data": recorded["data"], "data_sha256": None, "from_step": 0}] if "data" in recorded else []
+
+
+def _write_json(path: Path, value) -> None:
+    """Write `value` as indented JSON to `path`, whole or not at all (NaN and Inf refused)."""
+    staging = path.with_name(path.name + ".partial")
+    staging.write_text(json.dumps(value, indent=2, allow_nan=False) + "\n")
+    staging.replace(path)

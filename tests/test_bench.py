@@ -69,6 +69,7 @@ def test_bench_refuses_nonsense_step_counts(capsys):
     assert "--steps" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # two step traces: 14 s; the plain networks' equality tests stay in the default suite
 def test_compare_plain_times_both_steps_in_the_joint_order_and_reports_the_speedup(capsys, monkeypatch):
     from cyclegan import bench
 

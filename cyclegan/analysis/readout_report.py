@@ -118,12 +118,12 @@ def _table_row(index: int, reader: ReaderResult, paper_table: PaperTable | None)
                                            f"{result.auc_1:.2f} vs {result.auc_2:.2f}: z = {_fmt(result.z)}, "
                                            f"{_fmt_p_is(result.p_value)} (DeLong, {test})", TEST_HEADER),
         "original_vs_modified_cases": _Cell(comparison.cases, "", ""),
-        "original_vs_modified_auc_original": _Cell(_round(result.auc_1), "", ""),
-        "original_vs_modified_auc_modified": _Cell(_round(result.auc_2), "", ""),
-        "original_vs_modified_z": _Cell(_round(result.z), "", ""),
-        "original_vs_modified_p": _Cell(_round(result.p_value), "", ""),
-        "original_vs_modified_diff_ci_low": _Cell(_round(result.diff_ci_low), "", ""),
-        "original_vs_modified_diff_ci_high": _Cell(_round(result.diff_ci_high), "", ""),
+        "original_vs_modified_auc_original": _csv_number(result.auc_1),
+        "original_vs_modified_auc_modified": _csv_number(result.auc_2),
+        "original_vs_modified_z": _csv_number(result.z),
+        "original_vs_modified_p": _csv_number(result.p_value),
+        "original_vs_modified_diff_ci_low": _csv_number(result.diff_ci_low),
+        "original_vs_modified_diff_ci_high": _csv_number(result.diff_ci_high),
     })
     detection_sets = _table_detection_sets(reader)
     for column, rated in enumerate(detection_sets):
@@ -160,16 +160,16 @@ def _mrmc_comparison_cells(mrmc: MrmcAnalysis) -> dict[str, _Cell]:
                                            f"{_fmt_p_is(result.p_value)} (OR, random readers, {sources} sources)",
                                            TEST_HEADER),
         "original_vs_modified_cases": _Cell(sources, "", ""),
-        "original_vs_modified_auc_original": _Cell(_round(float(original)), "", ""),
-        "original_vs_modified_auc_modified": _Cell(_round(float(modified)), "", ""),
-        "original_vs_modified_p": _Cell(_round(result.p_value), "", ""),
-        "original_vs_modified_diff_ci_low": _Cell(_round(result.diff_ci_low), "", ""),
-        "original_vs_modified_diff_ci_high": _Cell(_round(result.diff_ci_high), "", ""),
-        "original_vs_modified_f": _Cell(_round(result.f_stat), "", ""),
-        "original_vs_modified_df": _Cell(_round(result.df_denominator), "", ""),
-        "original_vs_modified_fixed_readers_p": _Cell(_round(result.fixed_readers_p_value), "", ""),
-        "original_vs_modified_fixed_readers_diff_ci_low": _Cell(_round(result.fixed_readers_ci_low), "", ""),
-        "original_vs_modified_fixed_readers_diff_ci_high": _Cell(_round(result.fixed_readers_ci_high), "", ""),
+        "original_vs_modified_auc_original": _csv_number(float(original)),
+        "original_vs_modified_auc_modified": _csv_number(float(modified)),
+        "original_vs_modified_p": _csv_number(result.p_value),
+        "original_vs_modified_diff_ci_low": _csv_number(result.diff_ci_low),
+        "original_vs_modified_diff_ci_high": _csv_number(result.diff_ci_high),
+        "original_vs_modified_f": _csv_number(result.f_stat),
+        "original_vs_modified_df": _csv_number(result.df_denominator),
+        "original_vs_modified_fixed_readers_p": _csv_number(result.fixed_readers_p_value),
+        "original_vs_modified_fixed_readers_diff_ci_low": _csv_number(result.fixed_readers_ci_low),
+        "original_vs_modified_fixed_readers_diff_ci_high": _csv_number(result.fixed_readers_ci_high),
     }
 
 
@@ -200,8 +200,8 @@ def _mrmc_set_cells(mrmc_set: MrmcSet, paper_table: PaperTable | None) -> dict[s
 def _auc_cells(rated: RatedSet | MrmcSet, auc: float, ci_low: float, ci_high: float) -> dict[str, _Cell]:
     return {f"{rated.name}_auc": _Cell(_round(auc), f"{auc:.2f} ({ci_low:.2f}–{ci_high:.2f})",
                                        f"AUC {set_title(rated)} (95 % CI)"),
-            f"{rated.name}_ci_low": _Cell(_round(ci_low), "", ""),
-            f"{rated.name}_ci_high": _Cell(_round(ci_high), "", "")}
+            f"{rated.name}_ci_low": _csv_number(ci_low),
+            f"{rated.name}_ci_high": _csv_number(ci_high)}
 
 
 def _chance_cells(name: str, z: float | None, p_value: float) -> dict[str, _Cell]:
@@ -353,6 +353,11 @@ def _slug(name: str) -> str:
 
 def _round(value: float) -> float:
     return round(value, 4) if math.isfinite(value) else value
+
+
+def _csv_number(value: float) -> _Cell:
+    """A number that only table.csv shows, rounded to 4 decimals."""
+    return _Cell(_round(value), "", "")
 
 
 def _fmt(value: float) -> str:

@@ -109,7 +109,6 @@ def _run(command: list[str], timeout: float) -> dict:
 
 def bench_worker(cases: list[str], smoke: bool, out: Path) -> int:
     """Run the bench cases, rewriting `out` after each: {"environment": ..., "bench": [...]}."""
-    sys.path.insert(0, str(ROOT))
     import keras
     import tensorflow as tf
 
@@ -227,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(args.work_dir).resolve() if args.work_dir else Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         bench_part = work / "bench.json"
-        bench_command = [sys.executable, str(Path(__file__).resolve()), "--out", str(bench_part),
+        bench_command = [sys.executable, "-m", "benchmarks.gpu_check", "--out", str(bench_part),
                          *(["--smoke"] if args.smoke else []), "--bench-worker", *cases]
         if args.dry_run:
             report["bench"] = [{"case": case, "config": case_overrides(case, args.smoke)[0],

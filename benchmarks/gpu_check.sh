@@ -20,4 +20,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source scripts/bootstrap.sh
-exec python benchmarks/gpu_check.py "$@"
+exec python -m benchmarks.gpu_check "$@"

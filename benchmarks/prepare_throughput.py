@@ -5,8 +5,9 @@ DICOMs with 14 bits stored, plus ROI files and INbreast.csv; not timed), then ti
 `prepare_dataset` run over them end to end: listing, reading, label and ROI handling,
 preprocessing, worker start-up, splitting and writing the shards and manifest. The DICOMs were
 just written, so they are read from the page cache: disk speed is not part of the figure.
+Run it from the repository root (the INbreast layout is written by tests.data.phantom_layouts):
 
-    .venv/bin/python benchmarks/prepare_throughput.py --images 16 --workers 2 --size 256x256
+    .venv/bin/python -m benchmarks.prepare_throughput --images 16 --workers 2 --size 256x256
 
 Prints one JSON object: images, workers, size, seconds, images_per_second.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,9 +31,8 @@ def main() -> None:
     args = parser.parse_args()
     # Imported here, not at module level: worker processes re-import this script as their main
     # module, and should not load TensorFlow (which prepare.py's shard writing needs) for nothing.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from cyclegan.data.phantom_layouts import write_inbreast
     from cyclegan.data.prepare import prepare_dataset
+    from tests.data.phantom_layouts import write_inbreast
 
     size = tuple(int(side) for side in args.size.split("x"))
     with tempfile.TemporaryDirectory() as scratch:

@@ -17,7 +17,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from cyclegan import dashboard, panels
-from cyclegan.analysis.artifacts import paper_experiment, score_images
+from cyclegan.analysis.artifacts.metrics import paper_experiment, score_images
 from cyclegan.errors import DiskFullError, NonFiniteLossError, is_disk_full
 from cyclegan.rundir import RunDir
 

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from cyclegan.analysis.study_design import LAYOUTS
+from cyclegan.analysis.readers.design import LAYOUTS
 from cyclegan.config import CHOICES
 from cyclegan.data.labels import BCDR_RULES, LABEL_RULES, MASK_RULES
 from cyclegan.data.preprocess import RESIZE_MODES
@@ -284,7 +284,7 @@ def _translate(args) -> int:
 def _artifacts(args) -> int:
     from pathlib import Path
 
-    from cyclegan.analysis.artifact_report import write_report
+    from cyclegan.analysis.artifacts.report import write_report
 
     if args.compare_steps is not None and len(args.compare_steps) != 2:
         raise ValueError(f"--compare-steps takes two steps, got {args.compare_steps}")
@@ -303,7 +303,7 @@ def _artifacts(args) -> int:
 def _detect(args) -> int:
     from pathlib import Path
 
-    from cyclegan.analysis.detector import detect_run
+    from cyclegan.analysis.artifacts.detector import detect_run
 
     out = Path(args.out) if args.out else Path(args.run) / "detect"
     rows = detect_run(args.run, args.data, out, args.steps, args.split, args.folds, args.max_images)
@@ -340,7 +340,7 @@ def _bench(args) -> int:
 
 
 def _readout_analyze(args) -> int:
-    from cyclegan.analysis.readout import PROBLEMS_FILE, analyze
+    from cyclegan.analysis.readers.readout import PROBLEMS_FILE, analyze
 
     readout = analyze(args.key, args.responses, args.out, paper=args.paper, allow_incomplete=args.allow_incomplete)
     for problem in readout.problems:
@@ -357,7 +357,7 @@ def _readout_analyze(args) -> int:
 
 
 def _study_build(args) -> int:
-    from cyclegan.analysis.study import build_study
+    from cyclegan.analysis.readers.study import build_study
 
     record = build_study(args.run, args.layout, args.input or args.data, args.out, args.seed, step=args.step,
                          split=args.split, cases=args.cases, batch_size=args.batch_size,

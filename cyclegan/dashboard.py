@@ -7,7 +7,7 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 
 from cyclegan import panels
-from cyclegan.analysis.artifacts import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, PAPER_SIZES
+from cyclegan.analysis.artifacts.metrics import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, PAPER_SIZES
 from cyclegan.directions import INPUT_DOMAIN, REVERSE
 
 DIRECTIONS = tuple(INPUT_DOMAIN)

@@ -1,7 +1,7 @@
 """Run as a script: `python -m cyclegan train` with the given arguments, killed by SIGKILL at one
 chosen moment (or not at all). test_chaos.py resumes after each kill.
 
-    python chaos_train.py KILL_AT TRAIN_ARGS...
+    python -m tests.chaos_train KILL_AT TRAIN_ARGS...    (from the repository root)
 
 KILL_AT:
   none                 train to the end
@@ -17,8 +17,6 @@ import os
 import signal
 import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tensorflow.python.lib.io import file_io
 from tensorflow.python.ops import gen_io_ops

@@ -3,6 +3,8 @@ logical CPUs (batch 1 each), from the same weights, in experiment 1's alternatin
 experiment 2's sequential one; prints the weight differences as JSON (`relative_difference`:
 |single - mirrored| / |single's update|, over all weights). An argument sets the random seed.
 
+    python -m tests.distributed_step [SEED]    (from the repository root)
+
 The CPU must be split before TensorFlow initialises, hence a separate process. The optimizers
 are swapped for plain SGD: Adam's step does not depend on the gradient's scale (and turns the
 float noise of exactly-zero gradients, such as a bias before instance norm, into full steps), so
@@ -11,21 +13,17 @@ only SGD shows whether the replicas' gradients add up to the single device's.
 
 import json
 import sys
-from pathlib import Path
 
 import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
+import keras
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import keras
-
 from cyclegan.model import CycleGAN
-from helpers import sgd, tiny_config
+from tests.helpers import sgd, tiny_config
 
 
 def compare(experiment: str, strategy) -> dict:

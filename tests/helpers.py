@@ -40,21 +40,3 @@ def make_prepared(root: Path, count: int = 6, size=(32, 32)) -> Path:
     prepared = root / "prepared"
     prepare_dataset([f"folder:{raw}"], size, prepared, progress=False)
     return prepared
-
-
-def assert_rerun_in_another_process_is_identical(sources: list[str], size, out: Path, again: Path,
-                                                 **options) -> None:
-    """Run prepare_dataset(sources, size, again, **options) in a fresh Python with another hash seed
-    (other dict and set orders) and assert that every file equals the one in `out`, byte for byte."""
-    import os
-    import subprocess
-    import sys
-
-    script = ("from cyclegan.data.prepare import prepare_dataset; "
-              f"prepare_dataset({sources!r}, {tuple(size)!r}, {str(again)!r}, progress=False, **{options!r})")
-    environment = {**os.environ, "PYTHONHASHSEED": "12345", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1], env=environment,
-                   check=True)
-    assert sorted(path.name for path in again.iterdir()) == sorted(path.name for path in out.iterdir())
-    for path in out.iterdir():
-        assert (again / path.name).read_bytes() == path.read_bytes(), path.name

@@ -2,7 +2,7 @@
 (TF_CONFIG set by the caller, per-replica batch 1) or alone (`--batch-size 2`, the workers'
 combined batch).
 
-    python multiworker_step.py DATA RUN_DIR MAX_STEPS BATCH_SIZE
+    python -m tests.multiworker_step DATA RUN_DIR MAX_STEPS BATCH_SIZE    (from the repository root)
 
 Prints one JSON line: the step range trained, whether this process was the chief, and its PID. The
 optimizers are swapped for plain SGD: Adam's first steps hardly depend on the gradient's scale,
@@ -12,14 +12,10 @@ so only SGD shows whether the workers' gradients add up to one process's (see di
 import json
 import os
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cyclegan import model as model_module
 from cyclegan.training import train
-from helpers import sgd, tiny_config
+from tests.helpers import sgd, tiny_config
 
 SGD_LEARNING_RATE = 0.005  # small enough that 3 steps stay far from chaotic growth of float differences
 

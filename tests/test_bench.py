@@ -8,7 +8,7 @@ from cyclegan import cli
 from cyclegan.config import load_config
 from cyclegan.flops import conv_costs, train_step_flops
 from cyclegan.networks import build_networks
-from helpers import TINY
+from tests.helpers import TINY
 
 
 def test_exp1_flops_match_a_count_by_hand():
@@ -99,7 +99,7 @@ def test_the_plain_networks_compute_what_the_projects_compute(experiment):
     import numpy as np
 
     from cyclegan.bench import load_plain_step
-    from helpers import tiny_config
+    from tests.helpers import tiny_config
 
     plain = load_plain_step()
     config = tiny_config(experiment=experiment)

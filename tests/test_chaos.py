@@ -16,9 +16,9 @@ import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
 from cyclegan.rundir import RunDir
-from helpers import TINY
+from tests.helpers import TINY
 
-SCRIPT = Path(__file__).with_name("chaos_train.py")
+SCRIPT = "tests.chaos_train"
 ROOT = Path(__file__).resolve().parents[1]
 TIME_LIMIT_S = 900  # all trainings together; about 120 s on 2 cores
 SETTINGS = [*TINY, "train.max_steps=6", "train.deterministic=true"]
@@ -33,7 +33,7 @@ LEFT_BEHIND = {"truncating-events": "tensorboard/**/.*.truncating", "checkpoint-
 def _start(kill_at: str, data: Path, run_dir: Path) -> subprocess.Popen:
     args = ["--config", "experiments/exp1.json", "--data", str(data), "--run-dir", str(run_dir), "--no-progress",
             *[part for setting in SETTINGS for part in ("--set", setting)]]
-    return subprocess.Popen([sys.executable, str(SCRIPT), kill_at, *args], cwd=ROOT, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", SCRIPT, kill_at, *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 

@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from cyclegan import cli
-from cyclegan.analysis.detector import CI_METHOD, FEATURES, cross_validated_detection, image_features
+from cyclegan.analysis.artifacts.detector import CI_METHOD, FEATURES, cross_validated_detection, image_features
 
 
 def _textures(count, rng):

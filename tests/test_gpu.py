@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from cyclegan.layers import InstanceNorm
 from cyclegan.model import CycleGAN
-from helpers import sgd, tiny_config
+from tests.helpers import sgd, tiny_config
 
 GPUS = tf.config.list_physical_devices("GPU")
 DEVICE = "GPU"  # the device kind the tests place work on and check

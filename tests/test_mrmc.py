@@ -19,7 +19,7 @@ import pytest
 from scipy.stats import t
 from sklearn.metrics import roc_auc_score
 
-from cyclegan.analysis.mrmc import mrmc_roc, mrmc_single, or_covariances, reader_aucs, single_p_value
+from cyclegan.analysis.readers.mrmc import mrmc_roc, mrmc_single, or_covariances, reader_aucs, single_p_value
 
 FIXTURE = Path(__file__).parent / "fixtures" / "vandyke.csv"
 

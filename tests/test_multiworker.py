@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-SCRIPT = Path(__file__).with_name("multiworker_step.py")
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = "tests.multiworker_step"
 
 
 def _free_ports(count: int) -> list[int]:
@@ -27,8 +28,8 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _run(args, env_by_process: list[dict]) -> list[dict]:
-    processes = [subprocess.Popen([sys.executable, str(SCRIPT), *map(str, args)], env={**os.environ, **env},
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    processes = [subprocess.Popen([sys.executable, "-m", SCRIPT, *map(str, args)], cwd=ROOT,
+                                  env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for env in env_by_process]
     results = []
     for process in processes:

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from cyclegan.model import CycleGAN
-from helpers import sgd, tiny_config
+from tests.helpers import sgd, tiny_config
 
 SGD_LEARNING_RATE = 0.01
 # Largest relative error of a step's weight update (per network family) against float32: bfloat16

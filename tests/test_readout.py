@@ -10,9 +10,9 @@ import pytest
 from scipy.stats import norm
 
 from cyclegan import cli
-from cyclegan.analysis.mrmc import mrmc_roc, single_p_value
-from cyclegan.analysis.readout import analyze
-from cyclegan.analysis.study_files import read_answer_key, read_responses, write_responses_template
+from cyclegan.analysis.readers.files import read_answer_key, read_responses, write_responses_template
+from cyclegan.analysis.readers.mrmc import mrmc_roc, single_p_value
+from cyclegan.analysis.readers.readout import analyze
 
 CUTS = np.array([-0.5, 0.4, 1.2, 2.0])  # latent thresholds between ratings 1|2|3|4|5
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -5,7 +5,14 @@ import pytest
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
-from cyclegan.analysis.roc import auc_ci, auc_score_ci, auc_vs_chance, delong_test, delong_test_unpaired, roc_points
+from cyclegan.analysis.readers.roc import (
+    auc_ci,
+    auc_score_ci,
+    auc_vs_chance,
+    delong_test,
+    delong_test_unpaired,
+    roc_points,
+)
 
 HAND_POSITIVES, HAND_NEGATIVES = [3, 2, 2], [2, 1, 1]
 HAND_Y = [1, 1, 1, 0, 0, 0]

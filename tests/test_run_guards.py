@@ -25,7 +25,7 @@ from cyclegan.errors import DiskFullError, RunInUseError
 from cyclegan.eventfiles import truncate_events
 from cyclegan.rundir import RUN_INFO, RunDir
 from cyclegan.runlock import run_lock
-from helpers import TINY, make_prepared
+from tests.helpers import TINY, make_prepared
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,11 +19,11 @@ import pytest
 from PIL import Image
 
 from cyclegan import cli
-from cyclegan.analysis.study import KEY_COLUMNS, build_study, carry_background
-from cyclegan.analysis.study_audit import STATISTICS
-from cyclegan.analysis.study_design import design_study
-from cyclegan.analysis.study_files import read_answer_key, read_responses
-from cyclegan.analysis.study_page import write_reading_page
+from cyclegan.analysis.readers.audit import STATISTICS
+from cyclegan.analysis.readers.design import design_study
+from cyclegan.analysis.readers.files import read_answer_key, read_responses
+from cyclegan.analysis.readers.page import write_reading_page
+from cyclegan.analysis.readers.study import KEY_COLUMNS, build_study, carry_background
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.data.pipeline import split_images
 from cyclegan.data.preprocess import breast_region

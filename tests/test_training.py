@@ -14,7 +14,7 @@ from cyclegan.data import pipeline
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.model import CycleGAN
 from cyclegan.training import train
-from helpers import TINY, tiny_config
+from tests.helpers import TINY, tiny_config
 
 
 def _events(run_dir: Path):

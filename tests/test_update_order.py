@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from cyclegan.model import CycleGAN, optimizer_turns
 from cyclegan.networks import build_networks
-from helpers import tiny_config
+from tests.helpers import tiny_config
 
 STEPS = 2
 GENERATOR_LR, DISCRIMINATOR_LR = 0.01, 0.004  # large and different: wrong counters or rates show

@@ -1,0 +1,7 @@
+"""Analysis of trained runs, in two rooms:
+
+  readers/    reader studies: the blinded kit (`study build`), its reading page, and the readout of
+              the readers' ratings (ROC / DeLong per reader, MRMC over all readers)
+  artifacts/  grid artefacts: the metrics, the checkpoint-by-checkpoint report (`artifacts`) and the
+              automated detector (`detect`)
+"""

@@ -15,18 +15,20 @@ Modules, one job each:
   selection        which found images are kept: --views, --exclude
   preprocess       per-image geometry and intensity: label blanking, orientation, resize (fit or stretch), 16 bits
   synthetic_masks  experiment 2's synthetic lesion blobs for images without an annotation
-  processing       one found image -> prepared 16-bit image and mask, in worker processes if asked
+  process_images   one found image -> prepared 16-bit image and mask, in worker processes if asked
   augment          augmented copies: rotation, per-axis scale, contrast
   split            train / eval split by image or by patient
   records          TFRecord example encoding, shard writing and reading
   manifest         what manifest.json holds
   recipes          named preparation settings: exp1, exp1-paper, exp2
-  prepare          orchestration: sources -> selection -> processing -> split -> shards + manifest
+  prepare          orchestration: sources -> selection -> process_images -> split -> shards + manifest
   dataset          a prepared dataset as everything after preparation reads it: validated manifest,
                    counts, size, shards, epoch length, fingerprint
   pipeline         tf.data input pipelines for training and fixed eval images; shard checks
   inputs           images to translate: a prepared split, or raw files preprocessed as prepare does
   preview          contact sheet of a prepared dataset
   phantom          synthetic mammography phantom in the any-folder layout
-  phantom_layouts  phantom mammograms in the INbreast, BCDR and CBIS-DDSM layouts (tests, benchmarks)
+
+Phantoms in the INbreast, BCDR and CBIS-DDSM layouts, for the tests and benchmarks, are in
+tests/data/phantom_layouts.py.
 """

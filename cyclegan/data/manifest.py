@@ -26,7 +26,7 @@ from . import augment, image_files, preprocess, synthetic_masks
 from .augment import draw_augmentation
 from .dataset import MANIFEST_VERSION, SPLITS
 from .items import DOMAINS
-from .processing import MASK_ORIGINS
+from .process_images import MASK_ORIGINS
 
 BIT_DEPTH = 16
 

@@ -2,7 +2,7 @@
 
 Steps: open every "KIND:PATH" source and list what it found; drop images outside `--views`, on
 the exclusion list or already read from an earlier source; read and preprocess the rest
-(processing.py, optionally in worker processes); split (split.py); write each split and domain
+(process_images.py, optionally in worker processes); split (split.py); write each split and domain
 as shards, the augmented copies of an image right after it; write manifest.json (manifest.py).
 Every file a source found ends up in a record or in the manifest's `skipped`.
 
@@ -27,7 +27,7 @@ from .labels import Rules
 from .manifest import build_manifest
 from .png_bytes import decode_png, encode_png
 from .preprocess import RESIZE_MODES
-from .processing import ImageSettings, Job, PreparedImage, process_all
+from .process_images import ImageSettings, Job, PreparedImage, process_all
 from .recipes import resolve
 from .records import serialize_encoded, write_shards
 from .selection import Selection, parse_views

@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 
 from .items import DOMAINS
-from .processing import PreparedImage
+from .process_images import PreparedImage
 
 SPLIT_MODES = ("image", "patient")
 

@@ -21,102 +21,18 @@ modified images over those sources (ratings averaged per source), with random an
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .mrmc import MrmcResult, SingleModality, mrmc_roc, mrmc_single, single_p_value
-from .readout_report import write_reports
-from .roc import (
-    MIN_PER_CLASS,
-    AucResult,
-    ChanceResult,
-    DelongResult,
-    auc_ci,
-    auc_vs_chance,
-    delong_test,
-    delong_test_unpaired,
-)
-from .study_files import Problem, ReaderResponses, read_answer_key, read_responses, write_problems
+from .files import ReaderResponses, read_answer_key, read_responses, write_problems
+from .mrmc import mrmc_roc, mrmc_single, single_p_value
+from .report import write_reports
+from .results import Comparison, MrmcAnalysis, MrmcComparison, MrmcSet, RatedSet, ReaderResult, Readout
+from .roc import MIN_PER_CLASS, auc_ci, auc_vs_chance, delong_test, delong_test_unpaired
 
 PROBLEMS_FILE = "problems.csv"
-
-
-@dataclass(frozen=True)
-class RatedSet:
-    """One ROC analysis of one reader: ratings of a set of images against their truth."""
-
-    name: str  # original | modified | detection | detection_step_<N>
-    step: int | None  # the checkpoint step of a per-step detection set, else None
-    truth: np.ndarray  # (n,) 0/1
-    scores: np.ndarray  # (n,) ratings 1–5
-    auc: AucResult
-    chance: ChanceResult | None  # AUC vs 0.5, for detection sets
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """DeLong test of malignancy AUC on originals (auc_1) vs on modified images (auc_2)."""
-
-    paired: bool
-    cases: int  # sources when paired, images when unpaired
-    result: DelongResult
-
-
-@dataclass(frozen=True)
-class MrmcSet:
-    """One rated set over the images every reader rated, analysed as one modality of an MRMC study."""
-
-    name: str  # as in RatedSet
-    step: int | None
-    cases: int
-    positives: int
-    result: SingleModality
-    p_vs_chance: float | None  # two-sided t test of AUC = 0.5 on result.df, for detection sets
-
-
-@dataclass(frozen=True)
-class MrmcComparison:
-    """Malignancy AUC on originals (modality 0) vs modified images (modality 1), over shared sources."""
-
-    sources: int
-    result: MrmcResult
-
-
-@dataclass(frozen=True)
-class MrmcAnalysis:
-    """All readers together; `comparison` is None when too few sources were shown both ways to all."""
-
-    readers: tuple[str, ...]
-    images: int  # images rated by every reader
-    sets: dict[str, MrmcSet]  # names as in ReaderResult.sets; a set without 2 cases per class is left out
-    comparison: MrmcComparison | None
-
-
-@dataclass(frozen=True)
-class ReaderResult:
-    """Everything analysed for one reader; `sets` in the order original, modified, detection, per step."""
-
-    reader: str
-    cases: int  # images rated without problems
-    sets: dict[str, RatedSet]
-    comparison: Comparison
-
-
-@dataclass(frozen=True)
-class Readout:
-    """The outcome of `analyze`: problems found, the readers analysed (none when stopped by problems)
-    and, with at least 2 readers, their MRMC analysis."""
-
-    problems: list[Problem]
-    readers: list[ReaderResult]
-    analysed: bool
-    files: list[Path]
-    mrmc: MrmcAnalysis | None = None
-
-
 REPORT_FILES = ("table.md", "table.csv", "results.json")
 
 

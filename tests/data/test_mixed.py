@@ -9,10 +9,10 @@ import pytest
 from cyclegan.data import prepare as prepare_module
 from cyclegan.data.augment import Augmentation, augment
 from cyclegan.data.phantom import write_phantom
-from cyclegan.data.phantom_layouts import write_bcdr, write_cbis, write_inbreast
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.records import decoded_examples
-from helpers import assert_rerun_in_another_process_is_identical
+from tests.data.helpers import assert_rerun_in_another_process_is_identical
+from tests.data.phantom_layouts import write_bcdr, write_cbis, write_inbreast
 
 SIZE = (64, 48)
 COPIES = 2

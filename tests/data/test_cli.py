@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from cyclegan import cli
-from cyclegan.data.phantom_layouts import write_bcdr, write_inbreast
 from cyclegan.data.preview import TILE_SIDE
 from cyclegan.data.records import decoded_examples
+from tests.data.phantom_layouts import write_bcdr, write_inbreast
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 Images are (N, H, W, C) float arrays in [-1, 1]; only the image channel (0) is scored. `tile_rms`
 is taken inside the breast (the input's pixels above the black background), `cpr_db` over the
-whole image (see artifacts.py). A translation is scored on its own, exactly like the real image
+whole image (see metrics.py). A translation is scored on its own, exactly like the real image
 it came from, so the real images' scores are the baseline a translation's rise is measured from.
 """
 
@@ -17,12 +17,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from cyclegan.analysis.artifacts import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, paper_experiment, score_images
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.data.pipeline import split_images
 from cyclegan.directions import INPUT_DOMAIN
 from cyclegan.rundir import RunDir
 from cyclegan.translate import translate_batches
+
+from .metrics import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, paper_experiment, score_images
 
 CSV_COLUMNS = ["step", "direction"] + [f"{metric}_{stat}" for metric in METRICS for stat in ("median", "q25", "q75")] \
     + [f"baseline_{metric}" for metric in METRICS]

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from cyclegan.data.phantom_layouts import write_bcdr
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.records import decoded_examples
+from tests.data.phantom_layouts import write_bcdr
 
 SIZE = (64, 48)
 MISSING = 1  # a D01 image whose TIFF is gone

@@ -1,9 +1,10 @@
 """Phantom mammograms written in the on-disk layouts of INbreast, BCDR (D01 / D02) and CBIS-DDSM.
 
-For tests, benchmarks and trying the readers without the real data: folder trees, file names,
-table headers and separators and annotation formats follow the real datasets; pixels come from
-`phantom.render_breast`. Right breasts are stored mirrored (breast against the right edge), as
-the datasets store them. Each writer returns one dict per mammogram saying what it wrote.
+For the data tests and benchmarks/prepare_throughput.py (which imports it as
+`tests.data.phantom_layouts`), and for trying the readers without the real data: folder trees, file
+names, table headers and separators and annotation formats follow the real datasets; pixels come
+from `cyclegan.data.phantom.render_breast`. Right breasts are stored mirrored (breast against the
+right edge), as the datasets store them. Each writer returns one dict per mammogram saying what it wrote.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .phantom import render_breast, write_dicom
+from cyclegan.data.phantom import render_breast, write_dicom
 
 BITS = 14  # bits stored in the 16-bit DICOMs and TIFFs
 

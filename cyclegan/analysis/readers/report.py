@@ -16,16 +16,13 @@ import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .files import Problem
+from .mrmc import MrmcResult
+from .results import MrmcAnalysis, MrmcSet, RatedSet, ReaderResult
 from .roc import roc_points
-from .study_files import Problem
-
-if TYPE_CHECKING:  # type names only: readout imports this module
-    from .mrmc import MrmcResult
-    from .readout import MrmcAnalysis, MrmcSet, RatedSet, ReaderResult
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from cyclegan.data.phantom import write_dicom
-from cyclegan.data.phantom_layouts import write_cbis
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.records import decoded_examples
+from tests.data.phantom_layouts import write_cbis
 
 SIZE = (64, 48)
 MISMATCH = 3  # a MALIGNANT mammogram whose ROI mask has the wrong size

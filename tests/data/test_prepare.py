@@ -13,7 +13,7 @@ from cyclegan.data.inputs import load_inputs
 from cyclegan.data.phantom import write_phantom
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.records import FEATURES
-from helpers import assert_rerun_in_another_process_is_identical
+from tests.data.helpers import assert_rerun_in_another_process_is_identical
 
 SIZE = (64, 48)
 PER_DOMAIN = 16
@@ -115,7 +115,7 @@ def test_under_the_empty_mask_rule_healthy_masks_are_empty_and_their_annotations
         assert example["mask"].any() == (example["domain"] == "cancer")
 
 
-@pytest.mark.slow  # test_data_mixed checks the same with two workers in the default suite
+@pytest.mark.slow  # tests/data/test_mixed.py checks the same with two workers in the default suite
 def test_a_rerun_in_another_process_gives_byte_identical_output(prepared, raw, tmp_path):
     assert_rerun_in_another_process_is_identical([f"folder:{raw}"], SIZE, prepared[0], tmp_path / "again")
 

@@ -3,10 +3,10 @@
 The kit folder holds two parts:
 
     reader/   what readers get: reading.html, responses_template.csv, images/<id>.png
-    key/      what they must not see: answer_key.csv (see study_files.py), study.json (how it was built,
-              and the page's settings: lock_ratings), leak_audit.csv (see study_audit.py)
+    key/      what they must not see: answer_key.csv (see files.py), study.json (how it was built,
+              and the page's settings: lock_ratings), leak_audit.csv (see audit.py)
 
-The layout (which sources, pairs and alone images; see study_design.py) comes from the seed alone.
+The layout (which sources, pairs and alone images; see design.py) comes from the seed alone.
 Every image is written the same way whether original or modified: channel 0, min–max scaled to
 0–255 on its own (as the training pipeline scales its inputs), an 8-bit greyscale PNG at the run's
 image size with no text, time or physical-size chunks, stored uncompressed (so every file has the
@@ -34,10 +34,10 @@ from cyclegan.data.preprocess import REGION_MARGIN, REGION_SIDE, breast_region
 from cyclegan.rundir import RunDir
 from cyclegan.translate import translate_batches
 
-from .study_audit import audit_leaks, write_leak_audit
-from .study_design import DIRECTIONS, LABELS, StudyDesign, design_study, get_layout
-from .study_files import write_responses_template
-from .study_page import write_reading_page
+from .audit import audit_leaks, write_leak_audit
+from .design import DIRECTIONS, LABELS, StudyDesign, design_study, get_layout
+from .files import write_responses_template
+from .page import write_reading_page
 
 KEY_COLUMNS = ["id", "source", "label", "modified", "direction", "step", "pair_id", "screen", "side"]
 AUGMENTED_COPY = re.compile(r"#aug\d+$")  # prepare's augmented copies are not shown to readers

@@ -9,9 +9,9 @@ import pytest
 
 from cyclegan.data.inbreast import read_osirix_rois
 from cyclegan.data.phantom import write_dicom
-from cyclegan.data.phantom_layouts import write_inbreast, write_osirix
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.records import decoded_examples
+from tests.data.phantom_layouts import write_inbreast, write_osirix
 
 SIZE = (64, 48)
 CORRUPT, NO_XML = 12, 15  # indices: a BI-RADS 5 mass whose DICOM is broken, a BI-RADS 6 mass without ROI file

@@ -62,7 +62,7 @@ class HistoryPool(tf.Module):
 
         def replace_random():
             index = tf.random.stateless_uniform((), seed + 1, 0, self.size, dtype=tf.int32)
-            old = tf.identity(self.images[index])
+            old = tf.gather(self.images, index)  # not images[index]: XLA would compile a slice per index
             with tf.control_dependencies([old]):
                 self._put(index, image)
             return old

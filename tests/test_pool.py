@@ -104,3 +104,34 @@ def test_a_pool_works_inside_a_mirrored_replica(mode):
     assert returned[:2] == [0.0, 1.0] and int(pool.count.read_value()) == 2
     stored = set(np.asarray(pool.images.read_value())[:, 0, 0, 0].tolist())
     assert len(stored) == 2 and stored <= set(range(6))
+
+
+XLA_QUERIES = """
+import sys
+import tensorflow as tf
+from cyclegan.pool import HistoryPool
+
+pool = HistoryPool(4, (6, 6, 1), "pool", sys.argv[1])
+query = tf.function(pool.query, jit_compile=True)
+for step in range(24):
+    query(tf.fill((1, 6, 6, 1), float(step)), tf.constant([7, step], tf.int32))
+print(int(pool.count.numpy()))
+"""
+
+
+@pytest.mark.parametrize("mode", ["cyclegan", "tfgan"])
+def test_a_pool_compiled_by_xla_compiles_once(mode, tmp_path):
+    """XLA compiles one executable for every fill level and random index (an index used as a
+    slice bound would be a compile-time constant: a new executable for each value)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cache = tmp_path / "xla"
+    env = {**os.environ, "TF_XLA_FLAGS": f"--tf_xla_persistent_cache_directory={cache}"}
+    done = subprocess.run([sys.executable, "-c", XLA_QUERIES, mode], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "4"  # filled, then 20 queries on a full pool
+    assert len([path for path in cache.rglob("*") if path.is_file()]) == 1

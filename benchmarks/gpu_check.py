@@ -112,12 +112,13 @@ def bench_worker(cases: list[str], smoke: bool, out: Path) -> int:
     import keras
     import tensorflow as tf
 
-    from cyclegan import bench
+    from cyclegan import bench, machine
     from cyclegan.config import load_config
 
     gpus = tf.config.list_physical_devices("GPU")
     report = {"environment": {
-        "device": bench.device_description(), "cpu": bench.cpu_model(), "cpu_isa": bench.cpu_isa(bench.cpu_flags()),
+        "device": machine.device_description(), "cpu": machine.cpu_model(),
+        "cpu_isa": machine.cpu_isa(machine.cpu_flags()),
         "cpu_cores": os.cpu_count(),
         "gpus": [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus],
         "tensorflow": tf.__version__, "keras": keras.__version__, "python": sys.version.split()[0],

@@ -25,6 +25,12 @@ machine's own matrix-multiply peak, and the input pipeline's rate.
 - `device` names the CPU's instruction-set level ("AVX-512 + AMX", "AVX-512", "AVX2", "NEON", ...,
   from the CPU flags) after its model; `cpu_isa` gives the level alone, also on GPU machines.
 
+- `instance_norm`: the instance-norm implementation the step ran with, how it was chosen (measured
+  now, read from the cache, or set by CYCLEGAN_INSTANCE_NORM) and, when measured, each
+  implementation's milliseconds (cyclegan/instance_norm.py).
+- `--profile DIR`: after the timed steps, 2 more run under the TensorFlow profiler (trace in DIR);
+  `profile.ms_per_step_by_op` sums the executor threads' time per op type (cyclegan/op_profile.py).
+
 Other work on the machine slows every figure: while the steps are timed, the CPU time that other
 processes used is measured (`background_cores`, in cores, from /proc/stat on Linux); compare
 runs only when it is near 0.
@@ -34,10 +40,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -46,13 +49,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cyclegan import flops, precision
+from cyclegan import flops, instance_norm, op_profile, precision
 from cyclegan.config import ExperimentConfig, config_from_dict, config_to_dict
 from cyclegan.data import pipeline
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.distribution import select_strategy
+from cyclegan.machine import cpu_flags, cpu_isa, device_description
 from cyclegan.model import CycleGAN
 
+PROFILED_STEPS = 2  # traced after the timed ones with --profile
+PROFILE_LINES = 10  # op types listed in the readable report
 PHANTOM_IMAGES = 12  # per domain, for the pipeline rate when no prepared data is given
 PLAIN_STEP = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_keras_step.py"
 
@@ -231,83 +237,15 @@ def prepare_phantom(root: Path, config: ExperimentConfig) -> Path:
     return root / "prepared"
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags, lower case: /proc/cpuinfo's `flags` (x86) or `Features` (ARM) on
-    Linux, sysctl's machdep.cpu features on Intel macOS; empty where neither answers."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("flags", "Features"):
-                return set(value.lower().split())
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        try:
-            features = subprocess.run(["sysctl", "-n", "machdep.cpu.features", "machdep.cpu.leaf7_features"],
-                                      capture_output=True, text=True, timeout=5).stdout
-        except (OSError, subprocess.SubprocessError):
-            return set()
-        return {flag.lower().replace(".", "_") for flag in features.split()}
-    return set()
-
-
-def cpu_isa(flags: set[str] | str, machine: str | None = None) -> str:
-    """The widest vector instruction set in `flags` (a /proc/cpuinfo flags line or a set):
-    "AVX-512 + AMX", "AVX-512 + BF16", "AVX-512", "AVX2", "AVX", "SSE4.2" on x86; "SVE2", "SVE",
-    "NEON" on ARM; else `machine` (platform.machine()) or "unknown"."""
-    if isinstance(flags, str):
-        flags = set(flags.lower().split())
-    if "avx512f" in flags:
-        if "amx_tile" in flags:
-            return "AVX-512 + AMX"
-        return "AVX-512 + BF16" if "avx512_bf16" in flags else "AVX-512"
-    for flag, name in (("avx2", "AVX2"), ("avx", "AVX"), ("avx1_0", "AVX"), ("sse4_2", "SSE4.2"),
-                       ("sve2", "SVE2"), ("sve", "SVE"), ("asimd", "NEON")):
-        if flag in flags:
-            return name
-    machine = platform.machine() if machine is None else machine
-    if machine.lower() in ("arm64", "aarch64"):
-        return "NEON"  # every 64-bit ARM CPU has it (Apple silicon reports no flags)
-    return machine or "unknown"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo on Linux, sysctl on macOS), else platform.processor()."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        try:
-            brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
-                                   timeout=5).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            brand = ""
-        if brand:
-            return brand
-    return platform.processor() or "CPU"
-
-
-def device_description() -> str:
-    """The accelerator(s) the step runs on, or the CPU model, its instruction-set level and core count."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        names = [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU") for gpu in gpus]
-        return f"{len(gpus)} x {names[0]}"
-    return f"{cpu_model()} ({cpu_isa(cpu_flags())}), {os.cpu_count()} cores"
-
-
 def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_dir=None, *,
-              compare_plain: bool = False, peak_size: int | None = None) -> dict:
+              compare_plain: bool = False, peak_size: int | None = None, profile_dir=None) -> dict:
     """Measure everything the module docstring lists; returns the JSON-ready figures.
 
     Units: ms_per_step in milliseconds; flops_per_step in FLOPs (whole global batch);
     peak_flops and achieved_flops in FLOP/s; images are counted per domain image (a step
     consumes global_batch healthy and global_batch cancer images). `compare_plain` times the
     plain Keras step too, in the joint order (see the module docstring); `peak_size` is the
-    matmul size for the peak (default 8192 on a GPU, 2048 on a CPU).
+    matmul size for the peak (default 8192 on a GPU, 2048 on a CPU); `profile_dir` adds `profile`.
     """
     if config.train.strategy == "multiworker":
         raise ValueError("bench measures one machine; use train.strategy auto, default or mirrored")
@@ -321,6 +259,13 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
             seconds, model = step_seconds(config, steps, warmup)
     replicas = model.distribute_strategy.num_replicas_in_sync
     global_batch = config.train.batch_size * replicas
+    profile = None
+    if profile_dir is not None:
+        batch = random_batch(config, global_batch)
+        op_profile.trace(Path(profile_dir), lambda: fit_seconds(model, batch, PROFILED_STEPS, 0))
+        profile = {"dir": str(profile_dir), "steps": PROFILED_STEPS,
+                   "ms_per_step_by_op": {op: round(ms / PROFILED_STEPS, 1)
+                                         for op, ms in op_profile.op_times(Path(profile_dir)).items()}}
     step_flops = global_batch * flops.train_step_flops(
         config, (model.g_h2c, model.g_c2h, model.d_healthy, model.d_cancer))["step"]
     dtype = precision.compute_dtype(config.train.mixed_precision)
@@ -356,7 +301,10 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
         "pipeline_headroom": pipeline_rate * median,
         "pipeline_data": "phantom" if data_dir is None else str(data_dir),
         "background_cores": None if background.cores is None else round(background.cores, 2),
+        "instance_norm": {name: value for name, value in instance_norm.fastest().items() if name != "key"},
     }
+    if profile is not None:
+        result["profile"] = profile
     if plain_seconds is not None:
         plain_median = statistics.median(plain_seconds)
         result.update({
@@ -391,6 +339,32 @@ def format_report(result: dict) -> str:
         f"utilisation {result['utilization']:.2f}",
         f"  pipeline:    {result['pipeline_images_per_s']:.1f} images/s "
         f"({result['pipeline_headroom']:.1f}x the step rate, {result['pipeline_data']} data)",
+        f"  instance norm: {_instance_norm_line(result['instance_norm'])}",
+        *_profile_lines(result.get("profile")),
         f"  other processes used {result['background_cores']} cores while the steps ran",
     ]
     return "\n".join(lines)
+
+
+def _instance_norm_line(choice: dict) -> str:
+    """`choice` (instance_norm.fastest() without its key) in words."""
+    timings = ""
+    if choice["ms"]:
+        timings = " (" + ", ".join(f"{name} {ms:.1f} ms" for name, ms in sorted(choice["ms"].items())) + \
+                  " forward + backward)"
+    how = {"environment": f"set by {instance_norm.ENVIRONMENT_VARIABLE}", "cache": "measured earlier on this machine",
+           "measured": "measured now"}[choice["source"]]
+    return f"{choice['implementation']}, {how}{timings}"
+
+
+def _profile_lines(profile: dict | None) -> list[str]:
+    """The largest op types of `profile` (run_bench's), one line each."""
+    if not profile:
+        return []
+    by_op = profile["ms_per_step_by_op"]
+    total = sum(by_op.values())
+    lines = [f"  time by op type ({total:.0f} ms/step on the executor threads, which run ops side by side; "
+             f"trace in {profile['dir']}):"]
+    lines += [f"    {op:32s} {ms:8.1f} ms/step {100 * ms / total:5.1f} %" for op, ms in
+              list(by_op.items())[:PROFILE_LINES]]
+    return lines

@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--compare-plain", action="store_true",
                        help="also time a plain Keras 3 step of the same networks (benchmarks/plain_keras_step.py), "
                             "both in update order joint, interleaved step by step; reports speedup_vs_plain")
+    bench.add_argument("--profile", metavar="DIR",
+                       help="also trace 2 more steps with the TensorFlow profiler into DIR and report the time "
+                            "per op type (the trace opens in TensorBoard's Profile tab or Perfetto)")
 
     readout = commands.add_parser("readout", help="analyse a reader study: per-reader AUCs and DeLong tests, "
                                                   "all readers by MRMC (Obuchowski-Rockette-Hillis)")
@@ -334,7 +337,7 @@ def _bench(args) -> int:
     if args.steps < 1 or args.warmup < 1:
         raise ValueError(f"--steps and --warmup must be at least 1; got {args.steps} and {args.warmup}")
     result = run_bench(load_config(args.config, args.overrides), args.steps, args.warmup, args.data,
-                       compare_plain=args.compare_plain)
+                       compare_plain=args.compare_plain, profile_dir=args.profile)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 

@@ -39,11 +39,11 @@ import keras
 from keras import layers
 
 from cyclegan.config import ExperimentConfig
-from cyclegan.layers import Conv, InstanceNorm, ReflectionPad2D
+from cyclegan.layers import Conv, InstanceNorm, LeakyReLU, ReflectionPad2D
 from cyclegan.networks import PatchDiscriminator, ResidualBlock, ResnetGenerator, build_networks
 
 # The layers left out by the rules above (UpSampling2D: a x2 resize, elementwise).
-UNCOUNTED = (InstanceNorm, ReflectionPad2D, layers.ZeroPadding2D, layers.UpSampling2D, layers.LeakyReLU, layers.ReLU,
+UNCOUNTED = (InstanceNorm, ReflectionPad2D, layers.ZeroPadding2D, layers.UpSampling2D, LeakyReLU, layers.ReLU,
              layers.Identity)
 
 

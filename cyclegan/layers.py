@@ -4,6 +4,7 @@ All tensors are NHWC (batch, height, width, channels). Weights are float32; unde
 precision policy the layers compute in the policy's compute dtype, except where stated.
 
 - `ReflectionPad2D`: reflect-pad height and width.
+- `LeakyReLU`: max(x, slope * x), differentiated from its output.
 - `InstanceNorm`: per-sample, per-channel normalisation with a learned scale and offset.
 - `Conv`: 2-D convolution or transposed convolution, optional bias, optional spectral norm.
 - `ICNR` / `icnr`: checkerboard-free initialisation of kernels that feed a x2 upsampling.
@@ -14,6 +15,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 from keras import ops
+
+from cyclegan import instance_norm
 
 PADDINGS = ("same", "valid")
 
@@ -68,25 +71,59 @@ class ReflectionPad2D(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="cyclegan")
+class LeakyReLU(keras.layers.Layer):
+    """y = max(x, slope * x), 0 < slope < 1, with the gradient computed from y instead of x (exact:
+    y and x share their sign). TensorFlow's own gradient reads x, which a convolution fused with its
+    bias and this activation (grappler's remapper) no longer produces; the remapper then fails and
+    leaves the whole graph unoptimised. Input and output of any shape and float dtype.
+    """
+
+    def __init__(self, negative_slope: float = 0.2, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)) \
+                or not 0 < negative_slope < 1:
+            raise ValueError(f"LeakyReLU: `negative_slope` must be in (0, 1); got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+    def call(self, inputs):
+        slope = self.negative_slope
+
+        @tf.custom_gradient
+        def activate(x):
+            y = tf.nn.leaky_relu(x, slope)
+            return y, lambda dy: tf.raw_ops.LeakyReluGrad(gradients=dy, features=y, alpha=slope)
+
+        return activate(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+@keras.saving.register_keras_serializable(package="cyclegan")
 class InstanceNorm(keras.layers.Layer):
     """Instance normalisation: each sample's each channel normalised over H and W, then scaled and shifted.
 
     y = (x - mean_hw) / sqrt(var_hw + epsilon) * gamma + beta, gamma and beta of shape (C,)
-    (beta starts at 0), var_hw the biased variance. Computed by TensorFlow's fused batch-norm
-    kernel in training mode, whose per-channel statistics over (N, H, W) are instance statistics
-    once each sample's channels are moved into the channel axis of a batch of one (free when
-    B = 1). It is about 3x faster than the same maths in separate ops (forward and backward, on
-    CPU), and it computes the statistics in float32 for float32 and float16 inputs; bfloat16
-    inputs (which TensorFlow's GPU kernel does not take) are normalised in float32. The output has
-    the input's dtype. Input and output (B, H, W, C).
+    (beta starts at 0), var_hw the biased variance, computed in float32; the output has the
+    input's dtype. Input and output (B, H, W, C). `implementation` names one of
+    instance_norm.IMPLEMENTATIONS ("fused", "moments"; equal to float tolerance); None (the
+    default) takes the one `instance_norm.fastest()` found fastest on this machine.
     """
 
-    def __init__(self, epsilon: float = 1e-5, scale_initializer="ones", **kwargs):
+    def __init__(self, epsilon: float = 1e-5, scale_initializer="ones", implementation: str | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
             raise ValueError(f"InstanceNorm: `epsilon` must be a positive number; got {epsilon!r}")
+        if implementation is not None and implementation not in instance_norm.IMPLEMENTATIONS:
+            raise ValueError(f"InstanceNorm: `implementation` must be one of "
+                             f"{', '.join(instance_norm.IMPLEMENTATIONS)} or None; got {implementation!r}")
         self.epsilon = float(epsilon)
         self.scale_initializer = keras.initializers.get(scale_initializer)
+        self.implementation = implementation
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:
@@ -97,21 +134,8 @@ class InstanceNorm(keras.layers.Layer):
         self.beta = self.add_weight(name="beta", shape=channels, initializer="zeros", autocast=False)
 
     def call(self, inputs):
-        if inputs.shape[0] == 1:
-            return self._normalise(inputs, self.gamma, self.beta)
-        batch, height, width, channels = tf.unstack(tf.shape(inputs))
-        as_channels = tf.reshape(tf.transpose(inputs, (1, 2, 0, 3)), (1, height, width, batch * channels))
-        normalised = self._normalise(as_channels, tf.tile(self.gamma, [batch]), tf.tile(self.beta, [batch]))
-        return tf.transpose(tf.reshape(normalised, (height, width, batch, channels)), (2, 0, 1, 3))
-
-    def _normalise(self, x, scale, offset):
-        """Per-channel normalisation of a (1, H, W, C') batch; scale and offset (C',) float32."""
-        kernel_dtype = tf.float32 if x.dtype == tf.bfloat16 else x.dtype
-        empty = tf.zeros((0,), tf.float32)
-        normalised = tf.raw_ops.FusedBatchNormV3(
-            x=tf.cast(x, kernel_dtype), scale=scale, offset=offset, mean=empty, variance=empty,
-            epsilon=self.epsilon, exponential_avg_factor=1.0, data_format="NHWC", is_training=True)[0]
-        return tf.cast(normalised, x.dtype)
+        implementation = self.implementation or instance_norm.fastest()["implementation"]
+        return instance_norm.IMPLEMENTATIONS[implementation](inputs, self.gamma, self.beta, self.epsilon)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -121,6 +145,7 @@ class InstanceNorm(keras.layers.Layer):
             **super().get_config(),
             "epsilon": self.epsilon,
             "scale_initializer": keras.initializers.serialize(self.scale_initializer),
+            "implementation": self.implementation,
         }
 
 
@@ -201,7 +226,7 @@ class Conv(keras.layers.Layer):
         else:
             outputs = ops.conv(inputs, kernel, self.strides, self.padding)
         if self.use_bias:
-            outputs = outputs + ops.cast(self.bias, self.compute_dtype)
+            outputs = tf.nn.bias_add(outputs, ops.cast(self.bias, self.compute_dtype))
         return outputs
 
     def compute_output_shape(self, input_shape):

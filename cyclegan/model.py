@@ -226,13 +226,16 @@ class CycleGAN(keras.Model):
         return logs
 
     def _discriminator_losses(self, domain: str, real, fake, seed) -> dict:
-        """d_<domain>'s LSGAN terms on `real` and on `fake` passed through the domain's pool."""
+        """d_<domain>'s LSGAN terms on `real` and on `fake` passed through the domain's pool, judged
+        in one call on both batches (exact: instance norm is per sample; with spectral norm, one
+        power iteration)."""
         network = self.networks[f"d_{domain}"]
         pool = self.pool_healthy if domain == "healthy" else self.pool_cancer
         pooled = pool.query(tf.stop_gradient(fake), seed)
         loss = self.config.loss
-        real_term = losses.discriminator_real(network(real, training=True), loss.discriminator_real_weight)
-        fake_term = losses.discriminator_fake(network(pooled, training=True), loss.discriminator_fake_weight)
+        judged_real, judged_fake = tf.split(network(tf.concat([real, pooled], 0), training=True), 2)
+        real_term = losses.discriminator_real(judged_real, loss.discriminator_real_weight)
+        fake_term = losses.discriminator_fake(judged_fake, loss.discriminator_fake_weight)
         return {f"d_{domain}/real": real_term, f"d_{domain}/fake": fake_term,
                 f"d_{domain}/total": real_term + fake_term}
 

@@ -21,7 +21,7 @@ import keras
 from keras import layers, ops
 
 from cyclegan.config import ConvConfig, DiscriminatorConfig, ExperimentConfig, GeneratorConfig
-from cyclegan.layers import Conv, InstanceNorm, ReflectionPad2D, icnr
+from cyclegan.layers import Conv, InstanceNorm, LeakyReLU, ReflectionPad2D, icnr
 
 WEIGHT_STDDEV = 0.02  # std of the normal / truncated normal conv weights and of the IN scale
 LEAKY_RELU_SLOPE = 0.2
@@ -56,7 +56,7 @@ CONV_BIASES = {  # conv_bias: whether a conv has a bias, given whether a norm fo
     "unnormalised": lambda normalised: not normalised,
 }
 ACTIVATIONS = {  # generator activation
-    "leaky_relu": lambda: layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE),
+    "leaky_relu": lambda: LeakyReLU(LEAKY_RELU_SLOPE),
     "relu": layers.ReLU,
 }
 RESIDUAL_ACTIVATIONS = {  # generator residual_activation: applied to block + input, or nothing

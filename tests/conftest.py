@@ -1,8 +1,11 @@
-"""Shared test setup: quiet TensorFlow; the prepared dataset and trained run that many tests use."""
+"""Shared test setup: quiet TensorFlow; one instance-norm implementation whatever the machine (the
+choice is timed and cached otherwise; tests/test_instance_norm.py tests that); the prepared dataset
+and trained run that many tests use. Subprocesses the tests start inherit the environment."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CYCLEGAN_INSTANCE_NORM", "fused")
 
 import pytest
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from cyclegan import cli
+from cyclegan.bench import format_report
 from cyclegan.config import load_config
 from cyclegan.flops import conv_costs, train_step_flops
 from cyclegan.networks import build_networks
@@ -48,9 +49,10 @@ def test_exp1_flops_match_a_count_by_hand():
                                                                                             (133, 133, 64)]
 
 
-def test_bench_prints_step_time_flops_utilisation_and_pipeline_rate_as_json(capsys):
+def test_bench_prints_step_time_flops_utilisation_and_pipeline_rate_as_json(capsys, tmp_path):
     sets = [arg for override in TINY for arg in ("--set", override)]
-    code = cli.main(["bench", "--config", "experiments/exp1.json", *sets, "--steps", "2", "--warmup", "1", "--json"])
+    code = cli.main(["bench", "--config", "experiments/exp1.json", *sets, "--steps", "2", "--warmup", "1", "--json",
+                     "--profile", str(tmp_path / "trace")])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     for key in ("ms_per_step", "flops_per_step", "peak_flops", "utilization", "pipeline_images_per_s", "device"):
@@ -61,6 +63,12 @@ def test_bench_prints_step_time_flops_utilisation_and_pipeline_rate_as_json(caps
     assert result["utilization"] == pytest.approx(
         result["flops_per_step"] / (result["ms_per_step"] / 1e3) / result["peak_flops"])
     assert result["steps_timed"] == 2 and result["pipeline_data"] == "phantom"
+    assert result["instance_norm"] == {"implementation": "fused", "source": "environment", "ms": None}  # conftest
+    by_op = result["profile"]["ms_per_step_by_op"]
+    assert list(by_op.values()) == sorted(by_op.values(), reverse=True) and all(ms >= 0 for ms in by_op.values())
+    assert {"Conv2DBackpropInput", "FusedBatchNormV3"} <= set(by_op)  # oneDNN's kernel prefixes dropped
+    assert list((tmp_path / "trace").glob("plugins/profile/*/*.xplane.pb"))
+    assert "Conv2DBackpropInput" in format_report(result) and "time by op type" in format_report(result)
 
 
 def test_bench_refuses_nonsense_step_counts(capsys):
@@ -131,17 +139,20 @@ GRAVITON4 = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics sve sve2 svebf16
     ("", "arm64", "NEON"), ("", "x86_64", "x86_64"), ("", "", "unknown"),
 ])
 def test_cpu_isa_names_the_widest_vector_instruction_set(flags, machine, isa):
-    from cyclegan.bench import cpu_isa
+    from cyclegan.machine import cpu_isa
 
     assert cpu_isa(flags, machine) == isa
     assert cpu_isa(set(flags.split()), machine) == isa
 
 
-def test_device_names_the_cpu_and_its_instruction_set_level():
+def test_device_names_the_cpu_and_its_instruction_set_level(monkeypatch):
     import tensorflow as tf
 
-    from cyclegan.bench import cpu_flags, cpu_isa, device_description
+    from cyclegan.machine import cpu_flags, cpu_isa, device_description
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("on a GPU machine `device` names the GPUs")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     assert f"({cpu_isa(cpu_flags())})" in device_description()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert f"({cpu_isa(cpu_flags())}; oneDNN limited to AVX2 by ONEDNN_MAX_CPU_ISA)" in device_description()

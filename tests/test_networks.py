@@ -7,9 +7,10 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from cyclegan.config import config_from_dict
-from cyclegan.layers import ICNR, Conv, InstanceNorm, ReflectionPad2D, icnr
+from cyclegan.layers import ICNR, Conv, InstanceNorm, LeakyReLU, ReflectionPad2D, icnr
 from cyclegan.networks import PatchDiscriminator, ResnetGenerator, build_networks, count_params
 
 
@@ -57,6 +58,21 @@ def test_reflection_padding_equals_numpy():
     x = _random(2, 5, 6, 3)
     padded = ReflectionPad2D(2)(x)
     np.testing.assert_array_equal(padded, np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect"))
+
+
+def test_leaky_relu_and_its_gradient_equal_tensorflows():
+    x = tf.constant(np.concatenate([_random(50), [0.0, -0.0, 1e-30, -1e-30]]).astype("float32"))
+    upstream = tf.constant(_random(54).astype("float32"))
+    results = []
+    for activate in (LeakyReLU(0.2), lambda inputs: tf.nn.leaky_relu(inputs, 0.2)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = activate(x)
+        results.append((y.numpy(), tape.gradient(y, x, output_gradients=upstream).numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    with pytest.raises(ValueError, match="must be in \\(0, 1\\)"):
+        LeakyReLU(0.0)
 
 
 def test_instance_norm_normalises_each_sample_and_channel_separately():

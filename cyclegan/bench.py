@@ -2,10 +2,10 @@
 machine's own matrix-multiply peak, and the input pipeline's rate.
 
 - Step time: `fit` on one repeated random batch of the config's size (global batch = per-replica
-  batch x replicas), with the config's pool, strategy, XLA and precision settings; each step's
-  time is the interval between consecutive batch ends, each waiting for the step's losses. The
-  first `warmup` steps (tracing, compilation, first allocations) are dropped; the median of the
-  rest is reported.
+  batch x replicas), with the config's pool, strategy, XLA, precision and steps-per-execution
+  settings; each step's time is the interval between consecutive batch ends, each waiting for the
+  losses, divided by the steps per execution. The first `warmup` executions (tracing,
+  compilation, first allocations) are dropped; the median of the rest is reported.
 - FLOPs per step: counted from the layer shapes (cyclegan/flops.py says how).
 - Peak: the best rate of a chain of large square matmuls in the convolutions' compute dtype,
   timed in the same run on one device; utilisation = achieved FLOP/s / (peak x replicas).
@@ -131,7 +131,7 @@ def build_model(config: ExperimentConfig) -> CycleGAN:
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = CycleGAN(config)
-        model.compile(jit_compile=config.train.jit_compile)
+        model.compile(jit_compile=config.train.jit_compile, steps_per_execution=config.train.steps_per_execution)
     return model
 
 
@@ -143,14 +143,17 @@ def random_batch(config: ExperimentConfig, global_batch: int) -> tuple[np.ndarra
 
 
 def fit_seconds(model: CycleGAN, batch, steps: int, warmup: int) -> list[float]:
-    """Seconds of each of `steps` steps of `model.fit` on the repeated `batch`, after `warmup` untimed steps."""
+    """Seconds per step of `steps` executions of `model.fit` on the repeated `batch`, after `warmup`
+    untimed ones (an execution runs train.steps_per_execution steps; its time is divided among them)."""
     step_input = batch
     if model.config.train.batches_per_step == 2:  # the sequential order's second batch
         step_input = (step_input, step_input)
     batches = tf.data.Dataset.from_tensors(step_input).repeat()
     clock = _StepClock()
-    model.fit(batches, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0, shuffle=False)
-    return list(np.diff(clock.ends)[warmup:])
+    per_execution = model.config.train.steps_per_execution
+    model.fit(batches, epochs=1, steps_per_epoch=(warmup + steps) * per_execution, callbacks=[clock], verbose=0,
+              shuffle=False)
+    return [seconds / per_execution for seconds in np.diff(clock.ends)[warmup:]]
 
 
 def step_seconds(config: ExperimentConfig, steps: int, warmup: int) -> tuple[list[float], CycleGAN]:
@@ -161,8 +164,9 @@ def step_seconds(config: ExperimentConfig, steps: int, warmup: int) -> tuple[lis
 
 
 def joint_order(config: ExperimentConfig) -> ExperimentConfig:
-    """`config` with train.update_order=joint (the single-pass order the plain step does)."""
-    return config_from_dict(config_to_dict(config), ["train.update_order=joint"])
+    """`config` with train.update_order=joint (the single-pass order the plain step does), one step
+    per execution (so that the two steps alternate)."""
+    return config_from_dict(config_to_dict(config), ["train.update_order=joint", "train.steps_per_execution=1"])
 
 
 def load_plain_step():

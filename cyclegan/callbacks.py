@@ -33,16 +33,21 @@ class StepCallback(keras.callbacks.Callback):
 
 
 class NonFiniteLossGuard(StepCallback):
-    """Stops training at the first NaN/Inf loss, before anything else sees that step."""
+    """Stops training after the first execution in which a loss became NaN/Inf, before anything
+    else sees it, naming the first such step (the model records it) and the bad terms of the
+    execution's last step."""
 
     def on_train_batch_end(self, batch, logs=None):
-        bad = {name: float(value) for name, value in sorted((logs or {}).items())
-               if not math.isfinite(float(value))}
-        if bad:
+        first = int(self.model.first_nonfinite_step.numpy())
+        if first:
+            bad = {name: float(value) for name, value in sorted((logs or {}).items())
+                   if not math.isfinite(float(value))}
+            step = self.global_step(batch)
             terms = ", ".join(f"{name} = {value}" for name, value in bad.items())
+            at = f"; at step {step}: {terms}" if first != step else f" ({terms})"
             raise NonFiniteLossError(
-                f"loss became non-finite at step {self.global_step(batch)} ({terms}); training "
-                "stopped and no checkpoint was written for this step")
+                f"loss became non-finite at step {first}{at}; training stopped and no checkpoint "
+                "was written after that step")
 
 
 class ScalarLogger(StepCallback):
@@ -198,10 +203,13 @@ class ProgressBar(StepCallback):
 
     def on_train_begin(self, logs=None):
         self.bar = tqdm(total=self.end_step, initial=self.start_step, unit="step", dynamic_ncols=True)
+        self._next_postfix = self.start_step + self.refresh_every
 
     def on_train_batch_end(self, batch, logs=None):
-        self.bar.update(1)
-        if (batch + 1) % self.refresh_every == 0 and logs:
+        step = self.global_step(batch)
+        self.bar.update(step - self.bar.n)
+        if step >= self._next_postfix and logs:
+            self._next_postfix = step + self.refresh_every
             self.bar.set_postfix({key: f"{float(logs[name]):.3f}" for key, name in self.SHOWN.items()},
                                  refresh=False)
 

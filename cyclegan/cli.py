@@ -173,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="ms per training step, FLOPs, utilisation of the matmul peak, "
                                               "input pipeline rate")
     _add_config_args(bench)
-    bench.add_argument("--steps", type=int, default=5, help="steps timed after the warm-up (5)")
-    bench.add_argument("--warmup", type=int, default=2, help="steps run first and not timed (2)")
+    bench.add_argument("--steps", type=int, default=5,
+                       help="steps timed after the warm-up (5); executions of train.steps_per_execution steps")
+    bench.add_argument("--warmup", type=int, default=2, help="steps (executions) run first and not timed (2)")
     bench.add_argument("--data", help="prepared dataset for the pipeline rate (default: a temporary phantom)")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.add_argument("--compare-plain", action="store_true",

@@ -102,6 +102,7 @@ class TrainConfig:
     scale_lr: bool = False  # multiply both learning rates by the number of replicas
     deterministic: bool = False  # TF op determinism (slower; exact reruns)
     jit_compile: bool = False  # compile the training step with XLA
+    steps_per_execution: int = 1  # steps per compiled call, between two reads of the losses (GPUs: 10-100)
     mixed_precision: str = "off"  # "off" | "bfloat16" | "float16" (with dynamic loss scaling)
 
     @property
@@ -143,7 +144,8 @@ CHOICES = {  # fields the code branches on; fields that pick a variant from a ta
 POSITIVE = (
     "data.height", "data.width", "generator.filters", "discriminator.filters",
     "train.batch_size", "train.duration", "train.checkpoint_every", "train.image_every",
-    "train.log_every", "train.adam_epsilon", "train.generator_lr", "train.discriminator_lr",
+    "train.log_every", "train.steps_per_execution", "train.adam_epsilon", "train.generator_lr",
+    "train.discriminator_lr",
     "generator.norm_epsilon", "discriminator.norm_epsilon",
 )
 NON_NEGATIVE = (
@@ -269,6 +271,11 @@ def validate(config: ExperimentConfig) -> None:
             raise ConfigError(
                 f"{key} = {_get(config, key)} is not divisible by 4: the generator downsamples twice "
                 "by 2 and must upsample back to the same size; choose a multiple of 4")
+    for key in ("train.log_every", "train.image_every", "train.checkpoint_every"):
+        if _get(config, key) % config.train.steps_per_execution:
+            raise ConfigError(
+                f"{key} = {_get(config, key)} is not a multiple of train.steps_per_execution "
+                f"({config.train.steps_per_execution}): the losses are read once per execution")
     if config.train.decay_start > config.train.duration:
         raise ConfigError(
             f"train.decay_start ({config.train.decay_start}) must not exceed train.duration "

@@ -88,6 +88,10 @@ class CycleGAN(keras.Model):
         self.pool_cancer = HistoryPool(train.pool_size, config.image_shape, "pool_cancer", train.pool_mode)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",  # completed steps
                                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        # The first step whose losses were not all finite on some replica (0: none yet); read by the
+        # NaN guard once per execution, so that it needs no step's logs but the last.
+        self.first_nonfinite_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="first_nonfinite_step",
+                                                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         lr_factor = tf.distribute.get_strategy().num_replicas_in_sync if train.scale_lr else 1
         self.schedules = {
             "generator": ConstantThenLinearDecay(train.generator_lr * lr_factor, train.duration,
@@ -154,10 +158,21 @@ class CycleGAN(keras.Model):
         else:
             logs = self._two_phase_step(data)
         self.step.assign_add(1)
+        self._record_nonfinite(logs)
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras averages logs across workers along axis 0, which a scalar does not have.
             return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
         return logs
+
+    def _record_nonfinite(self, logs: dict) -> None:
+        """Set first_nonfinite_step to this step if it is unset and a loss in `logs` is NaN or Inf
+        on any replica."""
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(value)) for value in logs.values()])
+        replica = tf.distribute.get_replica_context()
+        nonfinite_replicas = replica.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
+        first = tf.where((nonfinite_replicas > 0) & (self.first_nonfinite_step == 0), self.step,
+                         self.first_nonfinite_step)
+        self.first_nonfinite_step.assign(first)
 
     def _alternating_step(self, healthy, cancer) -> dict:
         """g_h2c, d_cancer, g_c2h, d_healthy in turn on one batch. The logged cycle terms are

@@ -29,7 +29,8 @@ RUN_INFO = "run.json"
 CHECKPOINT_NAME = "ckpt"
 ALLOW_OTHER_DATA = "--allow-other-data"
 # Fields that may change when a run is resumed: how far to train and on what hardware.
-RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy"), ("train", "jit_compile")}
+RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy"), ("train", "jit_compile"),
+                     ("train", "steps_per_execution")}
 # Temporary files of an interrupted write: config.json/run.json staging, event-file truncation
 # (eventfiles.py), a checkpoint's shards before their merge, the checkpoint state file's staging.
 DEBRIS_PATTERNS = ("*.partial", "tensorboard/**/.*.truncating", "checkpoints/*_temp", "checkpoints/checkpoint.tmp*")

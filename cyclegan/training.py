@@ -11,6 +11,7 @@ the checkpoints in its `run_dir`.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,7 +111,6 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: 
     end_step = schedule.end_step
     with strategy.scope():
         model = CycleGAN(config, schedule.steps_per_unit)
-        model.compile(jit_compile=config.train.jit_compile)
     manager = out.checkpoint_manager(model.checkpoint(), config.train.max_checkpoints)
     latest = run.latest_checkpoint()
     if latest:
@@ -120,6 +120,9 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: 
     if start_step >= end_step:
         print(f"{run.path} is already at step {start_step} (end step {end_step}); nothing to do")
         return TrainResult(run.path, start_step, end_step, latest)
+    with strategy.scope():
+        model.compile(jit_compile=config.train.jit_compile,
+                      steps_per_execution=steps_per_execution(config.train.steps_per_execution, start_step, end_step))
 
     truncate_events(out.tensorboard_dir, start_step)
     writer = tf.summary.create_file_writer(str(run_events_dir(out.tensorboard_dir, config.name)))
@@ -152,6 +155,16 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: 
           f"  config:      {run.path / CONFIG_NAME}\n"
           f"  TensorBoard: {tensorboard_command(run.tensorboard_dir)}")
     return TrainResult(run.path, start_step, end_step, manager.latest_checkpoint)
+
+
+def steps_per_execution(configured: int, start_step: int, end_step: int) -> int:
+    """The largest divisor of `configured` that also divides `start_step` and `end_step`, so that
+    every execution ends on a step the callbacks expect; says so when it is less than configured."""
+    steps = math.gcd(configured, start_step, end_step)
+    if steps != configured:
+        print(f"train.steps_per_execution {configured} -> {steps} for this run, which goes from step "
+              f"{start_step} to {end_step}")
+    return steps
 
 
 def _raise_for_unreadable_shard(dataset: PreparedDataset, latest_checkpoint: str | None) -> None:

@@ -72,6 +72,8 @@ def test_size_not_divisible_by_four(override):
     ("train.beta_1=5", r"must be in \[0, 1\)"),
     ("train.beta_2=1", r"must be in \[0, 1\)"),
     ("train.beta_1=-0.1", r"must be in \[0, 1\)"),
+    ("train.steps_per_execution=0", "must be positive"),
+    ("train.steps_per_execution=3", r"train.log_every = 100 is not a multiple of train.steps_per_execution \(3\)"),
 ])
 def test_bad_values(override, message):
     with pytest.raises(ConfigError, match=message):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
@@ -13,7 +14,7 @@ from cyclegan import cli
 from cyclegan.data import pipeline
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.model import CycleGAN
-from cyclegan.training import train
+from cyclegan.training import steps_per_execution, train
 from tests.helpers import TINY, tiny_config
 
 
@@ -94,20 +95,56 @@ def test_changed_config_is_refused_on_resume(prepared, tiny_run):
     assert (tiny_run / "config.json").read_text() == saved
 
 
-def test_nan_loss_stops_with_term_and_step_and_no_checkpoint(prepared, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("per_execution, poisoned_from, reported, kept", [
+    (1, 1, "loss became non-finite at step 2 (", ["ckpt-1.index"]),
+    (2, 2, "loss became non-finite at step 3; at step 4: ", ["ckpt-2.index"]),
+])
+def test_nan_loss_stops_with_term_and_step_and_no_checkpoint(prepared, tmp_path, monkeypatch, capsys, per_execution,
+                                                             poisoned_from, reported, kept):
     real_dataset = pipeline.train_dataset
 
     def poisoned(*args, **kwargs):
         return real_dataset(*args, **kwargs).enumerate().map(
-            lambda i, batch: tuple(tf.where(i >= 1, np.nan, x) for x in batch))
+            lambda i, batch: tuple(tf.where(i >= poisoned_from, np.nan, x) for x in batch))
 
     monkeypatch.setattr(pipeline, "train_dataset", poisoned)
-    overrides = [*TINY, "train.max_steps=4", "train.checkpoint_every=1"]
+    every = [f"train.{key}={per_execution}" for key in ("checkpoint_every", "log_every", "image_every")]
+    overrides = [*TINY, "train.max_steps=6", *every, f"train.steps_per_execution={per_execution}"]
     code = cli.main(["train", "--config", "experiments/exp1.json", "--data", str(prepared), "--run-dir",
                      str(tmp_path / "nan"), "--no-progress", *[a for o in overrides for a in ("--set", o)]])
     assert code == cli.EXIT_NON_FINITE
     message = capsys.readouterr().err
-    assert "loss became non-finite at step 2" in message
+    assert reported in message
     assert "g_h2c/adversarial = nan" in message and "d_cancer/fake = nan" in message
     checkpoints = sorted(p.name for p in (tmp_path / "nan" / "checkpoints").glob("ckpt-*.index"))
-    assert checkpoints == ["ckpt-1.index"]
+    assert checkpoints == kept
+
+
+@pytest.mark.slow  # two trainings; the NaN test above runs 2 steps per execution in the fast suite
+def test_several_steps_per_execution_train_and_log_as_one_step_at_a_time(prepared, tmp_path, capsys):
+    settings = ("train.deterministic=true", "train.max_steps=4", "train.log_every=2")
+    one_by_one = tiny_config(*settings)
+    two_by_two = tiny_config(*settings, "train.steps_per_execution=2")
+    train(one_by_one, prepared, tmp_path / "one", progress=False)
+    train(two_by_two, prepared, tmp_path / "two", progress=True)
+    assert "4/4" in capsys.readouterr().err  # the bar reaches the end in steps, not executions
+    for a, b in zip(_checkpoint_weights(tmp_path / "one", one_by_one),
+                    _checkpoint_weights(tmp_path / "two", two_by_two)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    logged = {}
+    for run in ("one", "two"):
+        assert sorted(p.name for p in (tmp_path / run / "checkpoints").glob("ckpt-*.index")) == [
+            "ckpt-2.index", "ckpt-4.index"]
+        logged[run] = {(tag, step): value for tag, step, value in _events(tmp_path / run)
+                       if tag.startswith("losses/")}
+    assert logged["one"].keys() == logged["two"].keys() and {step for _, step in logged["two"]} == {2, 4}
+    for key, value in logged["one"].items():
+        np.testing.assert_allclose(tf.make_ndarray(value.tensor), tf.make_ndarray(logged["two"][key].tensor),
+                                   rtol=1e-5, atol=1e-6, err_msg=str(key))
+
+
+def test_steps_per_execution_shrinks_to_divide_the_runs_start_and_end(capsys):
+    assert steps_per_execution(10, 0, 40) == 10 and capsys.readouterr().out == ""
+    assert steps_per_execution(10, 0, 25) == 5
+    assert "train.steps_per_execution 10 -> 5 for this run, which goes from step 0 to 25" in capsys.readouterr().out
+    assert steps_per_execution(4, 6, 20) == 2

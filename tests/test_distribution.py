@@ -8,6 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # 45 s; history pools inside mirrored replicas stay in the fast suite (test_pool.py)
 def test_mirrored_step_equals_one_device_with_the_global_batch():
     done = subprocess.run([sys.executable, "-m", "tests.distributed_step"], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)

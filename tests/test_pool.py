@@ -119,10 +119,11 @@ print(int(pool.count.numpy()))
 """
 
 
-@pytest.mark.parametrize("mode", ["cyclegan", "tfgan"])
+@pytest.mark.parametrize("mode", ["cyclegan", pytest.param("tfgan", marks=pytest.mark.slow)])
 def test_a_pool_compiled_by_xla_compiles_once(mode, tmp_path):
     """XLA compiles one executable for every fill level and random index (an index used as a
-    slice bound would be a compile-time constant: a new executable for each value)."""
+    slice bound would be a compile-time constant: a new executable for each value). Both modes
+    replace through the same code; the fast suite runs one."""
     import os
     import subprocess
     import sys

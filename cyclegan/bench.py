@@ -28,7 +28,7 @@ machine's own matrix-multiply peak, and the input pipeline's rate.
 - `instance_norm`: the instance-norm implementation the step ran with, how it was chosen (measured
   now, read from the cache, or set by CYCLEGAN_INSTANCE_NORM) and, when measured, each
   implementation's milliseconds (cyclegan/instance_norm.py).
-- `--profile DIR`: after the timed steps, 2 more run under the TensorFlow profiler (trace in DIR);
+- `--profile DIR`: after the timed steps, 2 more executions run under the TensorFlow profiler (trace in DIR);
   `profile.ms_per_step_by_op` sums the executor threads' time per op type (cyclegan/op_profile.py).
 
 Other work on the machine slows every figure: while the steps are timed, the CPU time that other
@@ -195,6 +195,15 @@ def compare_plain_seconds(config: ExperimentConfig, steps: int,
     return clock.project, clock.plain, model
 
 
+def profile_steps(model: CycleGAN, batch, directory: Path) -> dict:
+    """{"dir", "steps", "ms_per_step_by_op"}: PROFILED_STEPS executions of `model.fit` on `batch`
+    traced into `directory`, the executor threads' time per op type divided among their steps."""
+    op_profile.trace(directory, lambda: fit_seconds(model, batch, PROFILED_STEPS, 0))
+    steps = PROFILED_STEPS * model.config.train.steps_per_execution
+    return {"dir": str(directory), "steps": steps,
+            "ms_per_step_by_op": {op: round(ms / steps, 1) for op, ms in op_profile.op_times(directory).items()}}
+
+
 def matmul_peak(dtype: str, size: int, chain: int = 8, repeats: int = 5) -> float:
     """Best FLOP/s of `chain` dependent (size x size) matmuls in `dtype` on the default device."""
     a = tf.cast(tf.random.normal((size, size)), dtype)
@@ -263,13 +272,6 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
             seconds, model = step_seconds(config, steps, warmup)
     replicas = model.distribute_strategy.num_replicas_in_sync
     global_batch = config.train.batch_size * replicas
-    profile = None
-    if profile_dir is not None:
-        batch = random_batch(config, global_batch)
-        op_profile.trace(Path(profile_dir), lambda: fit_seconds(model, batch, PROFILED_STEPS, 0))
-        profile = {"dir": str(profile_dir), "steps": PROFILED_STEPS,
-                   "ms_per_step_by_op": {op: round(ms / PROFILED_STEPS, 1)
-                                         for op, ms in op_profile.op_times(Path(profile_dir)).items()}}
     step_flops = global_batch * flops.train_step_flops(
         config, (model.g_h2c, model.g_c2h, model.d_healthy, model.d_cancer))["step"]
     dtype = precision.compute_dtype(config.train.mixed_precision)
@@ -307,8 +309,8 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
         "background_cores": None if background.cores is None else round(background.cores, 2),
         "instance_norm": {name: value for name, value in instance_norm.fastest().items() if name != "key"},
     }
-    if profile is not None:
-        result["profile"] = profile
+    if profile_dir is not None:
+        result["profile"] = profile_steps(model, random_batch(config, global_batch), Path(profile_dir))
     if plain_seconds is not None:
         plain_median = statistics.median(plain_seconds)
         result.update({

@@ -182,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also time a plain Keras 3 step of the same networks (benchmarks/plain_keras_step.py), "
                             "both in update order joint, interleaved step by step; reports speedup_vs_plain")
     bench.add_argument("--profile", metavar="DIR",
-                       help="also trace 2 more steps with the TensorFlow profiler into DIR and report the time "
-                            "per op type (the trace opens in TensorBoard's Profile tab or Perfetto)")
+                       help="also trace 2 more executions with the TensorFlow profiler into DIR and report the "
+                            "time per step by op type (the trace opens in TensorBoard's Profile tab or Perfetto)")
 
     readout = commands.add_parser("readout", help="analyse a reader study: per-reader AUCs and DeLong tests, "
                                                   "all readers by MRMC (Obuchowski-Rockette-Hillis)")

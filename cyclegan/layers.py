@@ -74,8 +74,8 @@ class ReflectionPad2D(keras.layers.Layer):
 class LeakyReLU(keras.layers.Layer):
     """y = max(x, slope * x), 0 < slope < 1, with the gradient computed from y instead of x (exact:
     y and x share their sign). TensorFlow's own gradient reads x, which a convolution fused with its
-    bias and this activation (grappler's remapper) no longer produces; the remapper then fails and
-    leaves the whole graph unoptimised. Input and output of any shape and float dtype.
+    bias and this activation (grappler's remapper) no longer produces; the remapper pass then fails
+    and its fusions are dropped for the whole graph. Input and output of any shape and float dtype.
     """
 
     def __init__(self, negative_slope: float = 0.2, **kwargs):

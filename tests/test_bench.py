@@ -64,6 +64,7 @@ def test_bench_prints_step_time_flops_utilisation_and_pipeline_rate_as_json(caps
         result["flops_per_step"] / (result["ms_per_step"] / 1e3) / result["peak_flops"])
     assert result["steps_timed"] == 2 and result["pipeline_data"] == "phantom"
     assert result["instance_norm"] == {"implementation": "fused", "source": "environment", "ms": None}  # conftest
+    assert result["profile"]["steps"] == 2  # two executions of one step each
     by_op = result["profile"]["ms_per_step_by_op"]
     assert list(by_op.values()) == sorted(by_op.values(), reverse=True) and all(ms >= 0 for ms in by_op.values())
     assert {"Conv2DBackpropInput", "FusedBatchNormV3"} <= set(by_op)  # oneDNN's kernel prefixes dropped

@@ -7,8 +7,10 @@ machine's own matrix-multiply peak, and the input pipeline's rate.
   losses, divided by the steps per execution. The first `warmup` executions (tracing,
   compilation, first allocations) are dropped; the median of the rest is reported.
 - FLOPs per step: counted from the layer shapes (cyclegan/flops.py says how).
-- Peak: the best rate of a chain of large square matmuls in the convolutions' compute dtype,
-  timed in the same run on one device; utilisation = achieved FLOP/s / (peak x replicas).
+- Peak: the best rate of chains of large square matmuls in the convolutions' compute dtype,
+  timed in the same run on one device, as many chains at once as the process runs ops at once
+  (`cpu_threads`, cyclegan/threads.py), so that every core works; utilisation = achieved FLOP/s /
+  (peak x replicas).
 - Input pipeline: batches per second from prepared TFRecords (`--data`, or a temporary phantom
   prepared at the config's size), decoded exactly as training reads them, with nothing else
   running.
@@ -25,6 +27,8 @@ machine's own matrix-multiply peak, and the input pipeline's rate.
 - `device` names the CPU's instruction-set level ("AVX-512 + AMX", "AVX-512", "AVX2", "NEON", ...,
   from the CPU flags) after its model; `cpu_isa` gives the level alone, also on GPU machines.
 
+- `cpu_threads`: how many ops run at once and with how many threads each (`inter_op`,
+  `intra_op`; 0 = TensorFlow's default, as many as cores), set by cyclegan/threads.py.
 - `instance_norm`: the instance-norm implementation the step ran with, how it was chosen (measured
   now, read from the cache, or set by CYCLEGAN_INSTANCE_NORM) and, when measured, each
   implementation's milliseconds (cyclegan/instance_norm.py).
@@ -49,7 +53,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cyclegan import flops, instance_norm, op_profile, precision
+from cyclegan import flops, instance_norm, op_profile, precision, threads
 from cyclegan.config import ExperimentConfig, config_from_dict, config_to_dict
 from cyclegan.data import pipeline
 from cyclegan.data.dataset import PreparedDataset
@@ -204,24 +208,28 @@ def profile_steps(model: CycleGAN, batch, directory: Path) -> dict:
             "ms_per_step_by_op": {op: round(ms / steps, 1) for op, ms in op_profile.op_times(directory).items()}}
 
 
-def matmul_peak(dtype: str, size: int, chain: int = 8, repeats: int = 5) -> float:
-    """Best FLOP/s of `chain` dependent (size x size) matmuls in `dtype` on the default device."""
-    a = tf.cast(tf.random.normal((size, size)), dtype)
+def matmul_peak(dtype: str, size: int, chain: int = 8, repeats: int = 5, parallel: int = 1) -> float:
+    """Best FLOP/s of `parallel` independent chains of `chain` dependent (size x size) matmuls in
+    `dtype` on the default device (as many chains as ops run at once, so that every core works)."""
+    starts = [tf.cast(tf.random.normal((size, size)), dtype) for _ in range(parallel)]
     b = tf.cast(tf.random.normal((size, size), stddev=size ** -0.5), dtype)
 
     @tf.function
-    def products(x):
-        for _ in range(chain):
-            x = tf.matmul(x, b)
-        return tf.reduce_sum(tf.cast(x[:1, :1], tf.float32))
+    def products(xs):
+        ends = []
+        for x in xs:
+            for _ in range(chain):
+                x = tf.matmul(x, b)
+            ends.append(tf.reduce_sum(tf.cast(x[:1, :1], tf.float32)))
+        return tf.add_n(ends)
 
-    products(a).numpy()
+    products(starts).numpy()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        products(a).numpy()
+        products(starts).numpy()
         best = min(best, time.perf_counter() - start)
-    return chain * 2 * size ** 3 / best
+    return parallel * chain * 2 * size ** 3 / best
 
 
 def pipeline_batches_per_second(data_dir, config: ExperimentConfig, global_batch: int, batches: int = 60,
@@ -276,7 +284,9 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
         config, (model.g_h2c, model.g_c2h, model.d_healthy, model.d_cancer))["step"]
     dtype = precision.compute_dtype(config.train.mixed_precision)
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
-    peak = matmul_peak(dtype, peak_size or (8192 if on_gpu else 2048))
+    cpu_threads = threads.describe()
+    peak = matmul_peak(dtype, peak_size or (8192 if on_gpu else 2048),
+                       parallel=cpu_threads["inter_op"] if cpu_threads["intra_op"] else 1)
     with tempfile.TemporaryDirectory(prefix="cyclegan-bench-") as scratch:
         data = data_dir if data_dir is not None else prepare_phantom(Path(scratch), config)
         pipeline_rate = pipeline_batches_per_second(data, config, global_batch)
@@ -292,6 +302,7 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
         "mixed_precision": config.train.mixed_precision,
         "device": device_description(),
         "cpu_isa": cpu_isa(cpu_flags()),
+        "cpu_threads": cpu_threads,
         "steps_timed": len(seconds),
         "ms_per_step": 1e3 * median,
         "ms_per_step_each": [round(1e3 * s, 1) for s in seconds],
@@ -346,10 +357,18 @@ def format_report(result: dict) -> str:
         f"  pipeline:    {result['pipeline_images_per_s']:.1f} images/s "
         f"({result['pipeline_headroom']:.1f}x the step rate, {result['pipeline_data']} data)",
         f"  instance norm: {_instance_norm_line(result['instance_norm'])}",
+        f"  CPU threads: {_threads_line(result['cpu_threads'])}",
         *_profile_lines(result.get("profile")),
         f"  other processes used {result['background_cores']} cores while the steps ran",
     ]
     return "\n".join(lines)
+
+
+def _threads_line(cpu_threads: dict) -> str:
+    """"2 ops at once, 1 thread each" (TensorFlow's default where a count is 0)."""
+    inter, intra = cpu_threads["inter_op"], cpu_threads["intra_op"]
+    return (f"{inter or 'TensorFlow default:'} ops at once, "
+            f"{intra or 'as many threads as cores'} thread{'s' if intra != 1 else ''} each")
 
 
 def _instance_norm_line(choice: dict) -> str:

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from cyclegan import threads
 from cyclegan.analysis.readers.design import LAYOUTS
 from cyclegan.config import CHOICES
 from cyclegan.data.labels import BCDR_RULES, LABEL_RULES, MASK_RULES
@@ -384,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command not in WITHOUT_TENSORFLOW:
         start_tensorflow_quietly()
+        threads.configure()
     from cyclegan.config import ConfigError
     from cyclegan.errors import DiskFullError, NonFiniteLossError, is_disk_full
 

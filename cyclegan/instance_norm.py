@@ -11,7 +11,7 @@ Both map x (B, H, W, C) with scale and offset (C,) float32 to
 - "moments": separate mean, variance and scaling ops, differentiated by TensorFlow.
 
 `fastest()` times both (forward and backward at two generator-sized shapes, interleaved) the first
-time a process asks, and caches the answer per machine, device and TensorFlow version in
+time a process asks, and caches the answer per machine, device, thread counts and TensorFlow version in
 $XDG_CACHE_HOME/breastgan-keras/instance_norm.json (default ~/.cache/...); the environment
 variable CYCLEGAN_INSTANCE_NORM=fused|moments overrides it. The two agree to float tolerance.
 """
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from cyclegan import threads
 from cyclegan.machine import device_description
 
 ENVIRONMENT_VARIABLE = "CYCLEGAN_INSTANCE_NORM"
@@ -125,8 +126,11 @@ def _timed_pass(implementation, shape):
 
 
 def machine_key() -> str:
-    """What the choice depends on: device, CPU and its instruction set, cores, TensorFlow version."""
-    return f"{device_description()} | TensorFlow {tf.__version__}"
+    """What the choice depends on: device, CPU and its instruction set, cores, the thread counts
+    (cyclegan/threads.py), TensorFlow version."""
+    cpu_threads = threads.describe()
+    return (f"{device_description()} | threads {cpu_threads['inter_op']}x{cpu_threads['intra_op']} "
+            f"| TensorFlow {tf.__version__}")
 
 
 def _cache_path() -> Path:

@@ -1,5 +1,6 @@
 """Shared test setup: quiet TensorFlow; one instance-norm implementation whatever the machine (the
-choice is timed and cached otherwise; tests/test_instance_norm.py tests that); the prepared dataset
+choice is timed and cached otherwise; tests/test_instance_norm.py tests that); the commands' CPU
+thread counts (cyclegan/threads.py); the prepared dataset
 and trained run that many tests use. Subprocesses the tests start inherit the environment."""
 
 import os
@@ -8,6 +9,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CYCLEGAN_INSTANCE_NORM", "fused")
 
 import pytest
+
+from cyclegan import threads
+
+threads.configure()  # the thread counts the commands run with, before any test runs an op
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from cyclegan.bench import format_report
 from cyclegan.config import load_config
 from cyclegan.flops import conv_costs, train_step_flops
 from cyclegan.networks import build_networks
+from cyclegan.threads import cpu_cores, layout
 from tests.helpers import TINY
 
 
@@ -64,6 +65,9 @@ def test_bench_prints_step_time_flops_utilisation_and_pipeline_rate_as_json(caps
         result["flops_per_step"] / (result["ms_per_step"] / 1e3) / result["peak_flops"])
     assert result["steps_timed"] == 2 and result["pipeline_data"] == "phantom"
     assert result["instance_norm"] == {"implementation": "fused", "source": "environment", "ms": None}  # conftest
+    inter_op, intra_op = layout(cpu_cores(), gpu_visible=False, setting=None)  # conftest configured them
+    assert result["cpu_threads"] == {"inter_op": inter_op, "intra_op": intra_op}
+    assert f"CPU threads: {inter_op} ops at once, {intra_op} thread" in format_report(result)
     assert result["profile"]["steps"] == 2  # two executions of one step each
     by_op = result["profile"]["ms_per_step_by_op"]
     assert list(by_op.values()) == sorted(by_op.values(), reverse=True) and all(ms >= 0 for ms in by_op.values())

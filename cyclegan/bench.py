@@ -8,9 +8,9 @@ machine's own matrix-multiply peak, and the input pipeline's rate.
   compilation, first allocations) are dropped; the median of the rest is reported.
 - FLOPs per step: counted from the layer shapes (cyclegan/flops.py says how).
 - Peak: the best rate of chains of large square matmuls in the convolutions' compute dtype,
-  timed in the same run on one device, as many chains at once as the process runs ops at once
-  (`cpu_threads`, cyclegan/threads.py), so that every core works; utilisation = achieved FLOP/s /
-  (peak x replicas).
+  timed in the same run on one device; on a CPU as many chains at once as the process runs ops at
+  once (`cpu_threads`, cyclegan/threads.py; TensorFlow's default: one per core), so that every
+  core works whatever the thread counts; utilisation = achieved FLOP/s / (peak x replicas).
 - Input pipeline: batches per second from prepared TFRecords (`--data`, or a temporary phantom
   prepared at the config's size), decoded exactly as training reads them, with nothing else
   running.
@@ -286,7 +286,7 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     cpu_threads = threads.describe()
     peak = matmul_peak(dtype, peak_size or (8192 if on_gpu else 2048),
-                       parallel=cpu_threads["inter_op"] if cpu_threads["intra_op"] else 1)
+                       parallel=1 if on_gpu else cpu_threads["inter_op"] or threads.cpu_cores())
     with tempfile.TemporaryDirectory(prefix="cyclegan-bench-") as scratch:
         data = data_dir if data_dir is not None else prepare_phantom(Path(scratch), config)
         pipeline_rate = pipeline_batches_per_second(data, config, global_batch)

@@ -42,7 +42,7 @@ print(json.dumps(threads.describe()))
 """
 
 
-@pytest.mark.parametrize("setting", [None, "3,1", "tensorflow"])
+@pytest.mark.parametrize("setting", [None, "3,1"])
 def test_a_process_runs_with_the_counts_it_configured(setting):
     env = {key: value for key, value in os.environ.items() if key != ENVIRONMENT_VARIABLE}
     if setting:
@@ -50,5 +50,5 @@ def test_a_process_runs_with_the_counts_it_configured(setting):
     done = subprocess.run([sys.executable, "-c", SHOW_THREADS], env=env, capture_output=True, text=True,
                           timeout=120, check=True)
     counts = json.loads(done.stdout.strip().splitlines()[-1])
-    expected = {None: layout(cpu_cores(), False, None), "3,1": (3, 1), "tensorflow": (0, 0)}[setting]
+    expected = {None: layout(cpu_cores(), False, None), "3,1": (3, 1)}[setting]
     assert (counts["inter_op"], counts["intra_op"]) == expected

@@ -152,16 +152,17 @@ def all_finite(variables) -> bool:
 
 
 class StepCheckpoint(StepCallback):
-    """Saves `manager` every `every` steps, numbered by step, refusing non-finite weights."""
+    """Saves `manager` at each step where `due(step)` is true (TrainConfig.checkpoint_due), numbered
+    by step, refusing non-finite weights."""
 
-    def __init__(self, manager: tf.train.CheckpointManager, every: int, start_step: int):
+    def __init__(self, manager: tf.train.CheckpointManager, due, start_step: int):
         super().__init__(start_step)
         self.manager = manager
-        self.every = every
+        self.due = due
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.global_step(batch)
-        if step % self.every == 0:
+        if self.due(step):
             save_checkpoint(self.manager, self.model, step)
 
 

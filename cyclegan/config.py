@@ -93,8 +93,10 @@ class TrainConfig:
     decay_start: int = 100  # lr constant until here, then linear decay to 0 at `duration`
     max_steps: int = 0  # stop after this many steps (0: train the whole duration); lr keeps its schedule
     pool_size: int = 50  # history pool per domain; 0 turns it off
-    pool_mode: str = "cyclegan"  # "cyclegan" (exp1's rule) | "tfgan" (exp2's, TF-GAN's tensor_pool)
+    pool_mode: str = "cyclegan"  # "cyclegan" (exp1's rule as written) | "aliased" (exp1's as it ran) | "tfgan" (exp2's)
     checkpoint_every: int = 10000  # steps
+    checkpoint_early_every: int = 0  # also a checkpoint every this many steps up to checkpoint_early_until (0: none)
+    checkpoint_early_until: int = 0  # steps
     image_every: int = 1000  # steps between TensorBoard image panels
     log_every: int = 100  # steps between TensorBoard scalars
     max_checkpoints: int = 0  # 0 keeps every checkpoint
@@ -104,6 +106,13 @@ class TrainConfig:
     jit_compile: bool = False  # compile the training step with XLA
     steps_per_execution: int = 1  # steps per compiled call, between two reads of the losses (GPUs: 10-100)
     mixed_precision: str = "off"  # "off" | "bfloat16" | "float16" (with dynamic loss scaling)
+
+    def checkpoint_due(self, step: int) -> bool:
+        """Whether training saves a checkpoint at `step`: every `checkpoint_every` steps, and every
+        `checkpoint_early_every` steps up to `checkpoint_early_until` (a denser cadence early on)."""
+        early = self.checkpoint_early_every and step <= self.checkpoint_early_until \
+            and step % self.checkpoint_early_every == 0
+        return step % self.checkpoint_every == 0 or bool(early)
 
     @property
     def batches_per_step(self) -> int:
@@ -150,7 +159,7 @@ POSITIVE = (
 )
 NON_NEGATIVE = (
     "data.eval_images", "generator.residual_blocks", "train.decay_start", "train.max_steps",
-    "train.pool_size", "train.max_checkpoints",
+    "train.pool_size", "train.max_checkpoints", "train.checkpoint_early_every", "train.checkpoint_early_until",
     "loss.generator_adversarial_weight", "loss.discriminator_real_weight",
     "loss.discriminator_fake_weight", "loss.cycle_weight", "loss.identity_weight",
 )
@@ -271,7 +280,7 @@ def validate(config: ExperimentConfig) -> None:
             raise ConfigError(
                 f"{key} = {_get(config, key)} is not divisible by 4: the generator downsamples twice "
                 "by 2 and must upsample back to the same size; choose a multiple of 4")
-    for key in ("train.log_every", "train.image_every", "train.checkpoint_every"):
+    for key in ("train.log_every", "train.image_every", "train.checkpoint_every", "train.checkpoint_early_every"):
         if _get(config, key) % config.train.steps_per_execution:
             raise ConfigError(
                 f"{key} = {_get(config, key)} is not a multiple of train.steps_per_execution "

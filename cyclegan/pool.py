@@ -4,14 +4,25 @@ The pool lives in graph state so a whole training step stays one compiled functi
 pool is saved in checkpoints. Under a distribution strategy each replica keeps its own pool
 (sync-on-read variables); checkpoints hold the first replica's.
 
-Two rules, one per original (`train.pool_mode`); both store and return each new image until
-the pool holds `size`:
-- "cyclegan" (experiment 1, `fake_image_pool` in models/breast_cycle_gan_graph.py): once full,
-  with probability 0.5 return a random stored image and store the new one in its place, else
-  return the new image without storing it.
+Three rules (`train.pool_mode`); all store and return each new image until the pool holds `size`:
+- "cyclegan" (experiment 1's rule as written: `CycleGan.fake_image_pool`, lines 388-406 of
+  models/breast_cycle_gan_graph.py in BreastGAN/experiment1): once full, with probability 0.5
+  return a random stored image and store the new one in its place, else return the new image
+  without storing it.
+- "aliased" (experiment 1's pool as it ran, the same function): the original's pool is a NumPy
+  array `np.zeros((pool_size, 1, 256, 256, 1))` (lines 269-272), one (1, 256, 256, 1) fake per row.
+  Once full, with `random.random() > 0.5` it takes `random_id = random.randint(0, pool_size - 1)`,
+  `temp = fake_pool[random_id]`, `fake_pool[random_id] = fake`, `return temp` (lines 399-404).
+  `temp` is a view of that row, which the next line overwrites, so it already holds the new fake:
+  the discriminators only ever judged the current step's fake. This rule stores exactly as the
+  original did (with probability 0.5 the new image overwrites a uniformly random slot) and always
+  returns the new image; it is named after that aliasing. Its draws are the "cyclegan" rule's:
+  the two store at the same slots.
 - "tfgan" (experiment 2, TF-GAN's `tensor_pool`): once full, every query takes a random stored
   image out and stores the new one in its place; it returns the one taken out with probability
   0.5, else the new one.
+The original fills its pool at `num_fake_inputs`, which advances once a step after both domains'
+pools are queried (lines 408-454); each pool here counts its own queries, one a step at batch 1.
 TF-GAN pools a whole batch as one entry; these pools hold single images, which is the same at
 the originals' batch size of 1.
 """
@@ -20,7 +31,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-POOL_MODES = ("cyclegan", "tfgan")
+POOL_MODES = ("cyclegan", "aliased", "tfgan")
 
 
 class HistoryPool(tf.Module):
@@ -67,12 +78,18 @@ class HistoryPool(tf.Module):
                 self._put(index, image)
             return old
 
+        def store_at_random():
+            self._put(tf.random.stateless_uniform((), seed + 1, 0, self.size, dtype=tf.int32), image)
+            return image
+
         def full():
-            return_old = tf.random.stateless_uniform((), seed) < 0.5
+            coin = tf.random.stateless_uniform((), seed) < 0.5  # the original's random.random() > 0.5
             if self.mode == "cyclegan":
-                return tf.cond(return_old, replace_random, lambda: image)
+                return tf.cond(coin, replace_random, lambda: image)
+            if self.mode == "aliased":
+                return tf.cond(coin, store_at_random, lambda: image)
             old = replace_random()
-            return tf.where(return_old, old, image)
+            return tf.where(coin, old, image)
 
         return tf.cond(self.count < self.size, store_new, full)
 

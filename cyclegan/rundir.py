@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 from pathlib import Path
 
 import tensorflow as tf
 
-from cyclegan.config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict
+from cyclegan.config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict, load_config, valid_keys
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.directions import INPUT_DOMAIN
 from cyclegan.networks import ResnetGenerator, build_networks
@@ -31,6 +32,23 @@ ALLOW_OTHER_DATA = "--allow-other-data"
 # Fields that may change when a run is resumed: how far to train and on what hardware.
 RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy"), ("train", "jit_compile"),
                      ("train", "steps_per_execution")}
+# Shipped configs whose definition changed. A run started under an old definition is refused on
+# resume like any changed config; when its config.json matches an entry (every dotted key at that
+# value) the message adds what changed and the command that resumes it as it started: the entry's
+# shipped file with a --set for every setting in which the run differs from it. A name is never
+# changed on resume: TensorBoard's events go to tensorboard/<name>/, so a renamed run would split in two.
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
+RETIRED_DEFINITIONS = (
+    ({"name": "exp2", "data.include_masks": True, "generator.upsample": "conv_transpose"}, "exp2_script_defaults.json",
+     "experiments/exp2.json now holds experiment 2's run script's configuration (local/run.sh: no masks, "
+     "nn_upsample_conv with ICNR, spectral norm, identity weight 0, checkpoints every 5,000 steps); this run was "
+     "started with the training script's defaults, now experiments/exp2_script_defaults.json"),
+    ({"name": "exp2_mitigated"}, "exp2.json",
+     "experiments/exp2_mitigated.json is gone: its settings are now experiments/exp2.json's, named exp2"),
+    ({"name": "exp1", "train.pool_mode": "cyclegan"}, "exp1.json",
+     "experiments/exp1.json's pool is now `aliased`, experiment 1's pool as it ran (it always returned the "
+     "current fake), and this run was started with the `cyclegan` rule, the pool as written"),
+)
 # Temporary files of an interrupted write: config.json/run.json staging, event-file truncation
 # (eventfiles.py), a checkpoint's shards before their merge, the checkpoint state file's staging.
 DEBRIS_PATTERNS = ("*.partial", "tensorboard/**/.*.truncating", "checkpoints/*_temp", "checkpoints/checkpoint.tmp*")
@@ -69,14 +87,19 @@ class RunDir:
         return config_from_dict(json.loads(path.read_text()))
 
     def check_config(self, config: ExperimentConfig) -> None:
-        """ConfigError if config.json exists and differs from `config` in a field a resumed run must keep."""
+        """ConfigError if config.json exists and differs from `config` in a field a resumed run must keep.
+
+        A field that config.json lacks (added since the run started) counts as its default. When
+        config.json holds a retired definition of a shipped config (RETIRED_DEFINITIONS), the message
+        says what changed and how to resume."""
         path = self.path / CONFIG_NAME
         if path.exists():
-            changed = _differences(json.loads(path.read_text()), config_to_dict(config))
+            saved = _with_defaults(json.loads(path.read_text()))
+            changed = _differences(saved, config_to_dict(config))
             if changed:
-                raise ConfigError(
-                    f"{self.path} was started with a different config ({', '.join(changed)} differ); "
-                    "resume it with the same settings or choose a new --run-dir")
+                how = _retired_hint(saved) or "resume it with the same settings or choose a new --run-dir"
+                raise ConfigError(f"{self.path} was started with a different config ({', '.join(changed)} differ); "
+                                  f"{how}")
 
     # run.json
 
@@ -210,13 +233,17 @@ class RunDir:
 
         The checkpoint holds each network under its name (build_networks; model.py `checkpoint`).
         """
-        [step] = self.select_steps([step])
         g_h2c, g_c2h, _, _ = build_networks(self.config())
         generators = dict(zip(INPUT_DOMAIN, (g_h2c, g_c2h)))
+        self.restore_generators(generators, step)
+        return generators
+
+    def restore_generators(self, generators: dict[str, ResnetGenerator], step: int) -> None:
+        """Load the weights of the kept checkpoint of `step` into `generators` (as `generators` returns)."""
+        [step] = self.select_steps([step])
         checkpoint = tf.train.Checkpoint(**{generator.name: generator for generator in generators.values()})
         status = checkpoint.restore(self.checkpoints()[step])
         status.expect_partial().assert_existing_objects_matched()
-        return generators
 
 
 def _differences(saved: dict, resolved: dict) -> list[str]:
@@ -231,6 +258,42 @@ def _differences(saved: dict, resolved: dict) -> list[str]:
             if (section, key) not in RESUMABLE_CHANGES and saved.get(section, {}).get(key) != value:
                 changed.append(f"{section}.{key}")
     return changed
+
+
+def _with_defaults(saved: dict) -> dict:
+    """`saved` (a config.json, perhaps from an older version) over the defaults: a field it lacks
+    compares as its default. Its values are taken as they are, not validated: one that is no longer
+    valid differs from any usable config, and is reported as a difference."""
+    resolved = config_to_dict(ExperimentConfig())
+    for section, values in saved.items():
+        if isinstance(values, dict) and isinstance(resolved.get(section), dict):
+            resolved[section].update(values)
+        else:
+            resolved[section] = values
+    return resolved
+
+
+def _value(config: dict, key: str):
+    """The value of a dotted key ("name", "train.pool_mode") in a config dict; None when absent."""
+    section, _, name = key.rpartition(".")
+    return config.get(name) if not section else config.get(section, {}).get(name)
+
+
+def _retired_hint(saved: dict) -> str | None:
+    """What changed and the command that resumes the run as it started, when `saved` (a resolved
+    config.json) is a retired definition of a shipped config; else None."""
+    for identifying, file, what in RETIRED_DEFINITIONS:
+        if all(_value(saved, key) == value for key, value in identifying.items()):
+            command = f"--config experiments/{file}"
+            try:
+                shipped = config_to_dict(load_config(EXPERIMENTS_DIR / file))
+            except (ConfigError, OSError):
+                return f"{what}: resume with {command} and the settings of this run's {CONFIG_NAME}"
+            for key in filter(set(valid_keys()).__contains__, _differences(shipped, saved)):
+                value = _value(saved, key)
+                command += " --set " + shlex.quote(f"{key}={value if isinstance(value, str) else json.dumps(value)}")
+            return f"{what}: resume with {command}"
+    return None
 
 
 def _first_history(recorded: dict) -> list[dict]:

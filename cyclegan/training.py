@@ -135,7 +135,7 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: 
         cb.NonFiniteLossGuard(start_step),
         cb.ScalarLogger(writer, train_cfg.log_every, start_step),
         cb.ImagePanels(writer, eval_healthy, eval_cancer, train_cfg.image_every, start_step),
-        cb.StepCheckpoint(manager, train_cfg.checkpoint_every, start_step),
+        cb.StepCheckpoint(manager, train_cfg.checkpoint_due, start_step),
     ]
     if progress:
         callbacks.append(cb.ProgressBar(start_step, end_step))

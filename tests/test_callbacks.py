@@ -212,6 +212,7 @@ def test_truncate_events_drops_steps_after_the_checkpoint(tmp_path):
 
 
 def test_run_events_dir_names_the_run():
-    assert run_events_dir("runs/a/tensorboard", "exp2_mitigated").as_posix() == "runs/a/tensorboard/exp2_mitigated"
+    assert run_events_dir("runs/a/tensorboard", "exp2_conv_transpose").as_posix() == \
+        "runs/a/tensorboard/exp2_conv_transpose"
     assert run_events_dir("tb", "my run/../x").name == "my_run_.._x"  # one folder, no path
     assert run_events_dir("tb", "..").name == "run"

@@ -1,10 +1,15 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from cyclegan.config import ConfigError, config_from_dict, config_to_dict, load_config, valid_keys
 
-EXPERIMENTS = ["exp1", "exp2", "exp2_mitigated"]
+EXPERIMENTS = sorted(path.stem for path in (Path(__file__).resolve().parents[1] / "experiments").glob("*.json"))
+
+
+def test_the_shipped_configs():
+    assert EXPERIMENTS == ["exp1", "exp2", "exp2_conv_transpose", "exp2_script_defaults"]
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -19,16 +24,39 @@ def test_shipped_configs_name_every_field(name, tmp_path):
 
 def test_experiment_facts():
     exp1 = load_config("experiments/exp1.json")
-    exp2 = load_config("experiments/exp2.json")
-    mitigated = load_config("experiments/exp2_mitigated.json")
-    assert exp1.train.checkpoint_every == 10000 and exp2.train.checkpoint_every == 5000
+    assert exp1.train.checkpoint_every == 10000 and exp1.train.pool_mode == "aliased"
     assert (exp1.train.schedule_unit, exp1.train.duration, exp1.train.decay_start) == ("epochs", 200, 100)
-    assert (exp2.train.schedule_unit, exp2.train.duration, exp2.train.decay_start) == ("steps", 500000, 250000)
-    assert (exp2.train.generator_lr, exp2.train.discriminator_lr) == (2e-4, 1e-4)
-    assert exp2.image_shape == (512, 408, 2) and mitigated.image_shape == (512, 408, 1)
-    assert exp2.loss.identity_weight == 0.5 and mitigated.loss.identity_weight == 0.0
-    assert mitigated.generator.upsample == "nn_upsample_conv" and mitigated.generator.icnr
-    assert mitigated.generator.spectral_norm and mitigated.discriminator.spectral_norm
+    # exp2: local/run.sh's run_on_host.sh call (masks False, ICNR True, nn_upsample_conv, lambda_id 0.0,
+    # checkpoint hook every 5000 steps, spectral norm True); exp2_script_defaults: train.py's flags.
+    exp2 = load_config("experiments/exp2.json")
+    defaults = load_config("experiments/exp2_script_defaults.json")
+    transpose = load_config("experiments/exp2_conv_transpose.json")
+    for config in (exp2, defaults, transpose):
+        assert (config.train.schedule_unit, config.train.duration, config.train.decay_start) == \
+            ("steps", 500000, 250000)
+        assert (config.train.generator_lr, config.train.discriminator_lr) == (2e-4, 1e-4)
+        assert config.train.pool_mode == "tfgan" and config.train.max_checkpoints == 300
+    assert exp2.image_shape == (512, 408, 1) and exp2.loss.identity_weight == 0.0
+    assert exp2.generator.upsample == "nn_upsample_conv" and exp2.generator.icnr
+    assert exp2.generator.spectral_norm and exp2.discriminator.spectral_norm
+    assert exp2.train.checkpoint_every == 5000  # so there are checkpoints at 35k and 70k
+    assert defaults.image_shape == (512, 408, 2) and defaults.loss.identity_weight == 0.5
+    assert defaults.generator.upsample == "conv_transpose" and defaults.generator.transpose_kernel_size == 4
+    assert not (defaults.generator.icnr or defaults.generator.spectral_norm or defaults.discriminator.spectral_norm)
+    assert defaults.train.checkpoint_every == 25000
+
+
+def test_exp2_conv_transpose_is_exp2_with_the_training_scripts_upsampling_and_no_remedies():
+    exp2, transpose = (config_to_dict(load_config(f"experiments/{name}.json"))
+                       for name in ("exp2", "exp2_conv_transpose"))
+    differ = {f"{section}.{key}": (values[key], transpose[section][key])
+              for section, values in exp2.items() if isinstance(values, dict)
+              for key in values if values[key] != transpose[section][key]}
+    assert differ == {"generator.upsample": ("nn_upsample_conv", "conv_transpose"), "generator.icnr": (True, False),
+                      "generator.spectral_norm": (True, False), "discriminator.spectral_norm": (True, False)}
+    assert transpose["name"] == "exp2_conv_transpose"
+    assert (transpose["generator"]["transpose_kernel_size"], transpose["generator"]["transpose_norm"],
+            transpose["generator"]["transpose_init"]) == (4, False, "glorot_uniform")
 
 
 def test_overrides_are_typed():

@@ -13,16 +13,17 @@ from cyclegan.config import config_from_dict
 from cyclegan.layers import ICNR, Conv, InstanceNorm, LeakyReLU, ReflectionPad2D, icnr
 from cyclegan.networks import PatchDiscriminator, ResnetGenerator, build_networks, count_params
 
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
 
 def _shipped(name: str) -> dict:
     """The raw JSON of a shipped experiment config."""
-    return json.loads((Path(__file__).resolve().parents[1] / "experiments" / f"{name}.json").read_text())
+    return json.loads((EXPERIMENTS / f"{name}.json").read_text())
 
 
 EXP1 = _shipped("exp1")
-EXP2 = _shipped("exp2")
-EXP2_MITIGATED = _shipped("exp2_mitigated")
-EXP2_ONE_CHANNEL = {**EXP2, "data": {**EXP2["data"], "include_masks": False}}
+EXP2 = _shipped("exp2")  # the run script's configuration: no masks, nn_upsample_conv, ICNR, spectral norm
+EXP2_SCRIPT_DEFAULTS = _shipped("exp2_script_defaults")  # masks, 4x4 conv_transpose
 SMALL = {"filters": 4, "residual_blocks": 1}  # a fast generator for behaviour tests
 
 
@@ -42,16 +43,27 @@ def _random(*shape):
     return np.random.default_rng(0).uniform(-1, 1, shape).astype("float32")
 
 
-@pytest.mark.parametrize("raw, generator_params, discriminator_params", [
-    (EXP1, 2_849_537, 2_764_481),
-    (EXP2, 11_663_682, 2_764_609),
-    (EXP2_ONE_CHANNEL, 11_657_409, 2_763_585),
-    (EXP2_MITIGATED, 11_370_881, 2_763_585),
-], ids=["exp1", "exp2", "exp2_one_channel", "exp2_mitigated"])
-def test_parameter_counts_match_the_original_networks(raw, generator_params, discriminator_params):
-    networks = build_networks(_config(raw))
+# (generator, discriminator) trainable parameters of every shipped config (docs/originals.md).
+PARAMETER_COUNTS = {
+    "exp1": (2_849_537, 2_764_481),
+    "exp2": (11_370_881, 2_763_585),
+    "exp2_conv_transpose": (11_657_409, 2_763_585),
+    "exp2_script_defaults": (11_663_682, 2_764_609),
+}
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in EXPERIMENTS.glob("*.json")))
+def test_parameter_counts_match_the_original_networks(name):
+    """Every experiments/*.json: a new config fails here until its counts are added above."""
+    assert name in PARAMETER_COUNTS, f"experiments/{name}.json has no parameter counts in PARAMETER_COUNTS"
+    generator_params, discriminator_params = PARAMETER_COUNTS[name]
+    networks = build_networks(_config(_shipped(name)))
     assert [network.name for network in networks] == ["g_h2c", "g_c2h", "d_healthy", "d_cancer"]
     assert [count_params(network) for network in networks] == [generator_params] * 2 + [discriminator_params] * 2
+
+
+def test_every_config_with_parameter_counts_is_shipped():
+    assert sorted(PARAMETER_COUNTS) == sorted(path.stem for path in EXPERIMENTS.glob("*.json"))
 
 
 def test_reflection_padding_equals_numpy():
@@ -107,7 +119,7 @@ def test_exp1_generator_output_is_tanh_of_input_plus_head():
     np.testing.assert_allclose(generator(x), np.tanh(x), atol=1e-6)
 
 
-@pytest.mark.parametrize("raw", [EXP1, EXP2], ids=["exp1", "exp2"])
+@pytest.mark.parametrize("raw", [EXP1, EXP2, EXP2_SCRIPT_DEFAULTS], ids=["exp1", "exp2", "exp2_script_defaults"])
 @pytest.mark.parametrize("upsample, kernel_size", [
     ("conv_transpose", 3), ("conv_transpose", 4), ("nn_upsample_conv", 3), ("bilinear_upsample_conv", 3)])
 def test_output_shapes(raw, upsample, kernel_size):
@@ -140,7 +152,7 @@ def test_spectral_norm_makes_the_applied_kernel_unit_norm_without_changing_the_v
 
 
 def test_spectral_norm_updates_u_only_in_training_through_the_generator():
-    config = _config(EXP2_MITIGATED, height=16, width=16, generator=SMALL)
+    config = _config(EXP2, height=16, width=16, generator=SMALL)
     generator = ResnetGenerator(config.generator, config.channels)
     x = _random(1, 16, 16, 1)
     generator(x)
@@ -199,7 +211,7 @@ def test_layers_and_initializer_round_trip_through_config():
 
 
 def test_networks_output_float32_under_mixed_precision():
-    config = _config(EXP2_MITIGATED, height=16, width=16, generator=SMALL)
+    config = _config(EXP2, height=16, width=16, generator=SMALL)
     x = _random(1, 16, 16, 1)
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -227,7 +239,7 @@ def test_bad_arguments_raise_clear_errors(make, message):
         make()
 
 
-@pytest.mark.parametrize("raw", [EXP1, EXP2_MITIGATED], ids=["exp1", "exp2_mitigated"])
+@pytest.mark.parametrize("raw", [EXP1, EXP2], ids=["exp1", "exp2"])
 def test_checkpoints_reach_every_weight_through_the_network_itself(raw):
     """Restoring a network alone (as translate does) must find every weight, not only those the
     optimizer happens to reference."""

@@ -1,3 +1,5 @@
+import random
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -83,12 +85,135 @@ def test_cyclegan_rule_stores_a_new_image_only_when_it_returns_an_old_one():
     assert 50 <= kept <= 150
 
 
+# Experiment 1's pool as it ran: BreastGAN/experiment1, models/breast_cycle_gan_graph.py.
+
+POOL_SIZE = 50
+ORIGINAL_SHAPE = (1, 4, 4, 1)  # one (batch 1, H, W, 1) fake per row of the (pool_size, 1, H, W, 1) array
+
+
+def original_fake_image_pool(num_fakes, fake, fake_pool, random=random):
+    """`CycleGan.fake_image_pool` (lines 388-406) as written, `FLAGS.model.optimization.pool_size`
+    being POOL_SIZE and `random` the module it draws from (lines 399-404 use random.random() and
+    random.randint). `fake_pool` is a NumPy array np.zeros((pool_size, 1, H, W, 1)) (lines 269-272)."""
+    if num_fakes < POOL_SIZE:
+        fake_pool[num_fakes] = fake
+        return fake
+    else:
+        p = random.random()
+        if p > 0.5:
+            random_id = random.randint(0, POOL_SIZE - 1)
+            temp = fake_pool[random_id]
+            fake_pool[random_id] = fake
+            return temp
+        else:
+            return fake
+
+
+def _fake(step):
+    """The fake of `step`: every pixel a different value, no two steps alike."""
+    return (1000.0 * (step + 1) + np.arange(np.prod(ORIGINAL_SHAPE))).reshape(ORIGINAL_SHAPE).astype(np.float32)
+
+
+def _run_original(queries, rng, pool_function=original_fake_image_pool):
+    """Fill a pool of POOL_SIZE, then query it `queries` times as train_batch does (num_fake_inputs
+    advancing once a query); returns (how many queries took the swap branch, i.e. changed a row,
+    and how many returned an old fake)."""
+    fake_pool = np.zeros((POOL_SIZE,) + ORIGINAL_SHAPE)
+    for step in range(POOL_SIZE):
+        pool_function(step, _fake(step), fake_pool, rng)
+    swaps = returned_old = 0
+    for step in range(POOL_SIZE, POOL_SIZE + queries):
+        fake = _fake(step)
+        before = fake_pool.copy()
+        returned = pool_function(step, fake, fake_pool, rng)
+        changed = [i for i in range(POOL_SIZE) if not np.array_equal(before[i], fake_pool[i])]
+        swaps += len(changed) == 1
+        returned_old += not np.array_equal(returned, fake)
+    return swaps, returned_old
+
+
+def _copied_fake_image_pool(num_fakes, fake, fake_pool, random=random):
+    """The same function with `temp` a copy of the row: the rule as its docstring means it (the
+    `cyclegan` mode)."""
+    if num_fakes < POOL_SIZE:
+        fake_pool[num_fakes] = fake
+        return fake
+    if random.random() > 0.5:
+        random_id = random.randint(0, POOL_SIZE - 1)
+        temp = fake_pool[random_id].copy()
+        fake_pool[random_id] = fake
+        return temp
+    return fake
+
+
+def test_the_original_pool_swaps_half_the_time_and_never_returns_an_old_fake():
+    """`temp = fake_pool[random_id]` is a view of the row the next line overwrites: the swap
+    branch returns the new fake. A copy would have returned an old fake on every swap."""
+    swaps, returned_old = _run_original(350, random.Random(1811))
+    assert 128 <= swaps <= 222  # Binomial(350, 0.5): mean 175, sd 9.4; 5 sd either side
+    assert returned_old == 0
+    swaps_copied, returned_old_copied = _run_original(350, random.Random(1811), _copied_fake_image_pool)
+    assert swaps_copied == swaps and returned_old_copied == swaps
+
+
+class PoolDraws:
+    """Stands in for the `random` module in the original's function: random() and randint() return
+    what HistoryPool draws for a query with `seed` (pool.py: the coin from `seed`, the slot from
+    `seed + 1`), so the two make the same choices. random() gives 1 - u, which exceeds 0.5 exactly
+    when the pool's u < 0.5."""
+
+    def __init__(self, seed):
+        self.seed = seed
+        self.calls = []
+
+    def random(self):
+        self.calls.append("random")
+        return 1.0 - float(tf.random.stateless_uniform((), self.seed))
+
+    def randint(self, a, b):
+        self.calls.append("randint")
+        assert (a, b) == (0, POOL_SIZE - 1)
+        return int(tf.random.stateless_uniform((), self.seed + 1, 0, POOL_SIZE, dtype=tf.int32))
+
+
+def test_the_aliased_mode_is_the_original_query_for_query():
+    pool = HistoryPool(POOL_SIZE, ORIGINAL_SHAPE[1:], "pool", mode="aliased")
+    fake_pool = np.zeros((POOL_SIZE,) + ORIGINAL_SHAPE)
+    swaps = 0
+    for step in range(POOL_SIZE + 350):
+        seed = tf.constant([42, step], tf.int32)
+        draws = PoolDraws(seed)
+        fake = _fake(step)
+        expected = original_fake_image_pool(step, fake, fake_pool, draws)
+        returned = pool.query(tf.constant(fake), seed).numpy()
+        np.testing.assert_array_equal(returned, expected, err_msg=f"query {step}: the returned image")
+        np.testing.assert_array_equal(pool.images.numpy(), fake_pool[:, 0], err_msg=f"query {step}: the pool")
+        assert draws.calls in ([[]] if step < POOL_SIZE else (["random"], ["random", "randint"]))
+        swaps += draws.calls == ["random", "randint"]
+    assert int(pool.count) == POOL_SIZE
+    assert 128 <= swaps <= 222  # the comparison covered both branches, each about half the time
+
+
+def test_the_aliased_and_cyclegan_modes_store_alike_and_differ_in_what_they_return():
+    aliased = HistoryPool(5, (2, 2, 1), "aliased", mode="aliased")
+    cyclegan = HistoryPool(5, (2, 2, 1), "cyclegan", mode="cyclegan")
+    returned_old = 0
+    for i in range(200):
+        seed = tf.constant([6, i])
+        out_aliased = float(aliased.query(_image(i), seed)[0, 0, 0, 0])
+        out_cyclegan = float(cyclegan.query(_image(i), seed)[0, 0, 0, 0])
+        assert out_aliased == i
+        returned_old += out_cyclegan != i
+        np.testing.assert_array_equal(aliased.images.numpy(), cyclegan.images.numpy())
+    assert 50 <= returned_old <= 150  # Binomial(195, 0.5): 7 sd either side
+
+
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="tfgan"):
         HistoryPool(5, (2, 2, 1), "pool", mode="fifo")
 
 
-@pytest.mark.parametrize("mode", ["cyclegan", "tfgan"])
+@pytest.mark.parametrize("mode", ["cyclegan", "aliased", "tfgan"])
 def test_a_pool_works_inside_a_mirrored_replica(mode):
     """Sync-on-read variables have no scatter updates in a replica context; the pool must not need them."""
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
@@ -119,11 +244,12 @@ print(int(pool.count.numpy()))
 """
 
 
-@pytest.mark.parametrize("mode", ["cyclegan", pytest.param("tfgan", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("mode", ["cyclegan", *(pytest.param(mode, marks=pytest.mark.slow)
+                                                 for mode in ("aliased", "tfgan"))])
 def test_a_pool_compiled_by_xla_compiles_once(mode, tmp_path):
     """XLA compiles one executable for every fill level and random index (an index used as a
-    slice bound would be a compile-time constant: a new executable for each value). Both modes
-    replace through the same code; the fast suite runs one."""
+    slice bound would be a compile-time constant: a new executable for each value). Every mode
+    stores at a random slot through the same `_put`; the fast suite runs one."""
     import os
     import subprocess
     import sys

@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from tensorflow.core.util import event_pb2
 from tensorflow.python.lib.io import file_io
 
 from cyclegan import callbacks, cli
+from cyclegan.config import ConfigError, config_to_dict, load_config
 from cyclegan.data.prepare import _sibling
 from cyclegan.errors import DiskFullError, RunInUseError
 from cyclegan.eventfiles import truncate_events
@@ -160,6 +162,85 @@ def test_a_dataset_of_another_size_than_the_runs_is_refused(tiny_run, prepared_a
     assert cli.main([*command, str(prepared_at_64), "--run", str(tiny_run), "--out", str(tmp_path / "out")]) == \
         cli.EXIT_BAD_INPUT
     assert f"the config trains on 32x32 images, but {prepared_at_64} was prepared at 64x64" in capsys.readouterr().err
+
+
+# Resuming with the same config
+
+
+def _started_with(run_dir: Path, config: dict) -> RunDir:
+    """A run folder whose config.json is `config` (as a run started with it writes it)."""
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps(config, indent=2))
+    return RunDir(run_dir)
+
+
+def _shipped(name: str, *overrides: str) -> dict:
+    return config_to_dict(load_config(ROOT / "experiments" / f"{name}.json", list(overrides)))
+
+
+def _resumed_as_told(message: str):
+    """The config of the command the refusal names ("resume with --config FILE --set K=V ...")."""
+    words = shlex.split(message.split("resume with ", 1)[1])
+    assert words[0] == "--config" and all(flag == "--set" for flag in words[2::2]), words
+    return load_config(ROOT / words[1], words[3::2])
+
+
+# config.json of each retired definition, as a run started with it wrote it (config_to_dict of the file then).
+OLD_EXP2 = _shipped("exp2_script_defaults", "name=exp2", "train.checkpoint_every=5000")  # the training script's
+OLD_EXP2_MITIGATED = _shipped("exp2", "name=exp2_mitigated")  # the run script's
+OLD_EXP1 = _shipped("exp1", "train.pool_mode=cyclegan")  # the pool as written
+
+
+@pytest.mark.parametrize("saved, resumed_with, names, command", [
+    (OLD_EXP2, "exp2", ["now holds experiment 2's run script's configuration",
+                        "started with the training script's defaults, now experiments/exp2_script_defaults.json"],
+     "--config experiments/exp2_script_defaults.json --set name=exp2 --set train.checkpoint_every=5000"),
+    (OLD_EXP2_MITIGATED, "exp2",
+     ["experiments/exp2_mitigated.json is gone: its settings are now experiments/exp2.json's"],
+     "--config experiments/exp2.json --set name=exp2_mitigated"),
+    (OLD_EXP1, "exp1", ["pool is now `aliased`, experiment 1's pool as it ran", "started with the `cyclegan` rule"],
+     "--config experiments/exp1.json --set train.pool_mode=cyclegan"),
+], ids=["exp2-training-script-defaults", "exp2_mitigated", "exp1-cyclegan-pool"])
+def test_a_run_of_a_retired_definition_is_told_what_changed_and_how_to_resume(saved, resumed_with, names, command,
+                                                                              tmp_path):
+    run = _started_with(tmp_path / "run", saved)
+    with pytest.raises(ConfigError) as refused:
+        run.check_config(load_config(ROOT / "experiments" / f"{resumed_with}.json"))
+    message = str(refused.value)
+    assert "was started with a different config" in message
+    assert all(name in message for name in names), message
+    assert message.endswith(f"resume with {command}"), message
+    run.check_config(_resumed_as_told(message))  # the command it names resumes the run
+
+
+def test_the_resume_command_keeps_every_setting_the_run_started_with(tmp_path):
+    """A quick run of the old exp2 (and a longer max_steps, which may change): the command names
+    every other setting in which the run differs from the file it points to."""
+    quick = ["data.height=64", "data.width=52", "generator.filters=8", "train.checkpoint_every=100"]
+    run = _started_with(tmp_path / "run", _shipped("exp2_script_defaults", "name=exp2", *quick, "train.max_steps=200"))
+    with pytest.raises(ConfigError) as refused:
+        run.check_config(load_config(ROOT / "experiments" / "exp2.json", quick))
+    assert "--set data.height=64 --set data.width=52 --set generator.filters=8" in str(refused.value)
+    assert "max_steps" not in str(refused.value).split("resume with")[1]
+    run.check_config(_resumed_as_told(str(refused.value)))
+
+
+def test_a_changed_config_of_no_retired_definition_gets_the_plain_refusal(tmp_path):
+    run = _started_with(tmp_path / "run", _shipped("exp2_conv_transpose"))
+    with pytest.raises(ConfigError, match=r"\(generator.filters differ\); resume it with the same settings or choose a "
+                                          r"new --run-dir$"):
+        run.check_config(load_config(ROOT / "experiments" / "exp2_conv_transpose.json", ["generator.filters=8"]))
+
+
+def test_a_field_an_older_config_json_lacks_compares_as_its_default(tmp_path):
+    """A field added since the run started must not stop it from resuming."""
+    saved = _shipped("exp2")
+    del saved["train"]["mixed_precision"], saved["data"]["pairing"]  # at their defaults in exp2.json
+    del saved["generator"]["filters"]  # 64 in exp2.json, 32 by default
+    run = _started_with(tmp_path / "run", saved)
+    run.check_config(load_config(ROOT / "experiments" / "exp2.json", ["generator.filters=32"]))
+    with pytest.raises(ConfigError, match=r"\(generator.filters differ\)"):
+        run.check_config(load_config(ROOT / "experiments" / "exp2.json"))
 
 
 # Inputs checked before the run folder is written

@@ -53,12 +53,12 @@ def test_train_steps_reduce_cycle_loss():
 
 def test_resume_matches_uninterrupted_run_and_logs_each_step_once(prepared, tmp_path):
     deterministic = ("train.deterministic=true", "data.include_masks=true")
-    straight = tiny_config("train.max_steps=6", *deterministic, experiment="exp2")
+    straight = tiny_config("train.max_steps=6", *deterministic, experiment="exp2_script_defaults")
     train(straight, prepared, tmp_path / "straight", progress=False)
 
-    interrupted = tiny_config("train.max_steps=3", *deterministic, experiment="exp2")
+    interrupted = tiny_config("train.max_steps=3", *deterministic, experiment="exp2_script_defaults")
     train(interrupted, prepared, tmp_path / "resumed", progress=False)
-    resumed = tiny_config("train.max_steps=6", *deterministic, experiment="exp2")
+    resumed = tiny_config("train.max_steps=6", *deterministic, experiment="exp2_script_defaults")
     result = train(resumed, prepared, tmp_path / "resumed", progress=False)
     assert result.start_step == 3 and result.end_step == 6
 

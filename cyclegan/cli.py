@@ -1,7 +1,7 @@
 """`python -m cyclegan <command>`: the one command line of the project.
 
 Exit codes: 0 done; 2 bad input (config, data, paths, a run folder in use); 3 training stopped on
-a NaN/Inf loss; 4 the disk is full (training keeps its last complete checkpoint).
+a NaN/Inf loss; 4 the disk is full (training keeps its last complete checkpoint); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from cyclegan.startup import start_tensorflow_quietly
 EXIT_BAD_INPUT = 2
 EXIT_NON_FINITE = 3
 EXIT_DISK_FULL = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports it
 WITHOUT_TENSORFLOW = frozenset({"phantom", "readout"})  # commands that never import TensorFlow
 
 
@@ -199,6 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--allow-incomplete", action="store_true",
                          help="analyse despite problems in the responses, leaving out the cases they affect")
 
+    reproduce = commands.add_parser("reproduce", help="the onset study: train a plan's arms and seeds, score every "
+                                                      "checkpoint, report where the grid appears")
+    reproduce.add_argument("--plan", required=True, help="plan JSON, e.g. experiments/reproduce/small.json")
+    reproduce.add_argument("--out", required=True,
+                           help="study folder; running the same command again resumes every run where it stopped")
+    reproduce.add_argument("--data", action="append", default=[],
+                           help="prepared dataset to train the arms on, its eval split scored; one per image size "
+                                "the arms train at (repeatable; default: the built-in phantom, and a second phantom "
+                                "never trained on for scoring)")
+    reproduce.add_argument("--parallel", type=_positive_int,
+                           help="trainings at once, the cores shared equally (default: one per core)")
+    reproduce.add_argument("--smoke", action="store_true",
+                           help="the same path at a tiny size (32x32, 40 steps, one seed), in about a minute")
+    reproduce.add_argument("--report-only", action="store_true",
+                           help="train nothing: score the checkpoints there are and write the report")
+    reproduce.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     study = commands.add_parser("study", help="build a blinded reader-study kit from a run")
     study_commands = study.add_subparsers(dest="study_command", required=True)
     study_build = study_commands.add_parser("build", help="reader/ (reading.html, images, template) + key/ "
@@ -361,6 +379,20 @@ def _readout_analyze(args) -> int:
     return 0
 
 
+def _reproduce(args) -> int:
+    from cyclegan.analysis.onset.plan import load_plan, smoke
+    from cyclegan.analysis.onset.runner import run_study
+
+    plan = load_plan(args.plan)
+    summary = run_study(smoke(plan) if args.smoke else plan, args.out, args.data, args.parallel,
+                        progress=not args.no_progress, report_only=args.report_only)
+    for name, arm in summary["arms"].items():
+        print(f"{name}: onset in {arm['with_onset']} of {arm['seeds']} seeds"
+              + (f", median step {arm['median_onset_step']:,.0f}" if arm["median_onset_step"] is not None else ""))
+    print(f"Wrote {os.path.join(args.out, 'report.md')}")
+    return 0
+
+
 def _study_build(args) -> int:
     from cyclegan.analysis.readers.study import build_study
 
@@ -377,7 +409,7 @@ def _study_build(args) -> int:
 
 HANDLERS = {"phantom": _phantom, "prepare": _prepare, "train": _train, "summary": _summary, "translate": _translate,
             "artifacts": _artifacts, "bench": _bench, "detect": _detect, "preview": _preview,
-            "readout": _readout_analyze, "study": _study_build}
+            "readout": _readout_analyze, "study": _study_build, "reproduce": _reproduce}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -391,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return HANDLERS[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except NonFiniteLossError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_NON_FINITE

@@ -4,4 +4,6 @@
               the readers' ratings (ROC / DeLong per reader, MRMC over all readers)
   artifacts/  grid artefacts: the metrics, the checkpoint-by-checkpoint report (`artifacts`) and the
               automated detector (`detect`)
+  onset/      the reproduction study (`reproduce`): many runs of several arms, the step where each
+              one's grid appears, and the report
 """

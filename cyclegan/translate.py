@@ -24,8 +24,9 @@ MANIFEST_COLUMNS = ["source", "step", "direction", "translated", "reconstructed"
 
 
 def translate_batches(generator, images: np.ndarray, batch_size: int = 4) -> np.ndarray:
-    """generator(images) in batches of `batch_size`: (N, H, W, C) float32 in, the same shape out."""
-    call = tf.function(generator)
+    """generator(images) in batches of `batch_size`: (N, H, W, C) float32 in, the same shape out.
+    A generator already wrapped in tf.function is called as it is (no new trace)."""
+    call = generator if isinstance(generator, tf.types.experimental.GenericFunction) else tf.function(generator)
     return np.concatenate([call(tf.constant(images[start:start + batch_size])).numpy()
                            for start in range(0, len(images), batch_size)])
 

@@ -101,8 +101,9 @@ def test_shipped_plans_load_and_give_every_run_its_overrides():
     for path in plans:
         plan = load_plan(path)
         assert len(plan.arms) >= 4 and len(plan.seeds) >= 3, path
-        for arm in plan.arms:
-            study_run = runner.Study(plan, "/nonexistent").runs[0]
+        study_runs = runner.Study(plan, "/nonexistent").runs
+        assert len(study_runs) == len(plan.arms) * len(plan.seeds)
+        for study_run in study_runs:
             assert study_run.config.train.max_steps == plan.steps
         tiny = smoke(plan)
         assert tiny.steps == 40 and tiny.seeds == (1,) and tiny.arms == plan.arms

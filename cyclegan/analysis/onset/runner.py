@@ -39,6 +39,7 @@ from cyclegan.directions import INPUT_DOMAIN
 from cyclegan.errors import DatasetError
 from cyclegan.rundir import RunDir
 from cyclegan.training import plan_schedule
+from cyclegan.translate import translate_batches
 
 from .plan import ROOT, Arm, Plan
 from .scores import image_scores, summary
@@ -255,8 +256,8 @@ class Study:
         steps = [step for step in sorted(RunDir(run.path).checkpoints()) if step not in scored]
         if not steps:
             return rows
-        inputs = {direction: images for direction, images in
-                  zip(INPUT_DOMAIN, (self.heldout_images(run.size)[INPUT_DOMAIN[d]] for d in INPUT_DOMAIN))}
+        heldout = self.heldout_images(run.size)
+        inputs = {direction: heldout[domain] for direction, domain in INPUT_DOMAIN.items()}
         translate = Translator(RunDir(run.path))
         for step in steps:
             for direction, images in inputs.items():
@@ -318,9 +319,7 @@ class Translator:
         elif step != self.step:
             self.run.restore_generators(self.generators, step)
         self.step = step
-        call = self.calls[direction]
-        return np.concatenate([call(tf.constant(images[start:start + batch_size])).numpy()
-                               for start in range(0, len(images), batch_size)])
+        return translate_batches(self.calls[direction], images, batch_size)
 
 
 def run_study(plan: Plan, out_dir, data_dirs=(), parallel: int | None = None, progress: bool = True,

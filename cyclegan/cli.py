@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="prepared dataset to train the arms on, its eval split scored; one per image size "
                                 "the arms train at (repeatable; default: the built-in phantom, and a second phantom "
                                 "never trained on for scoring)")
+    reproduce.add_argument("--arm", action="append", default=[],
+                           help="train and report only this arm of the plan (repeatable; default: all)")
+    reproduce.add_argument("--seed", action="append", type=int, default=[],
+                           help="train and report only this seed of the plan (repeatable; default: all)")
     reproduce.add_argument("--parallel", type=_positive_int,
                            help="trainings at once, the cores shared equally (default: one per core)")
     reproduce.add_argument("--smoke", action="store_true",
@@ -385,7 +389,7 @@ def _reproduce(args) -> int:
 
     plan = load_plan(args.plan)
     summary = run_study(smoke(plan) if args.smoke else plan, args.out, args.data, args.parallel,
-                        progress=not args.no_progress, report_only=args.report_only)
+                        progress=not args.no_progress, report_only=args.report_only, arms=args.arm, seeds=args.seed)
     for name, arm in summary["arms"].items():
         print(f"{name}: onset in {arm['with_onset']} of {arm['seeds']} seeds"
               + (f", median step {arm['median_onset_step']:,.0f}" if arm["median_onset_step"] is not None else ""))

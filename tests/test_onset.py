@@ -181,3 +181,16 @@ def test_a_study_folder_refuses_another_plan(tmp_path):
 def test_evaluation_defaults_are_dense_early():
     cadence = Evaluation()
     assert cadence.early_every < cadence.every and cadence.early_until >= cadence.every
+
+
+def test_a_study_can_train_some_arms_and_seeds_of_its_plan(tmp_path):
+    plan = plan_from_dict(PLAN)
+    some = runner.Study(plan, tmp_path, arms=["clean"], seeds=[2])
+    assert [run.name for run in some.runs] == ["clean-seed2"]
+    some.start()
+    assert json.loads((tmp_path / "plan.json").read_text())["seeds"] == [1, 2]
+    assert [run.name for run in runner.Study(plan, tmp_path).runs] == [
+        "lattice-seed1", "lattice-seed2", "clean-seed1", "clean-seed2"]
+    runner.Study(plan, tmp_path, arms=["lattice"]).start()  # the same plan: accepted
+    with pytest.raises(ConfigError, match="no arm or seed missing, 7"):
+        runner.Study(plan, tmp_path, arms=["missing"], seeds=[7])

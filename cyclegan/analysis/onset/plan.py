@@ -125,6 +125,18 @@ def smoke(plan: Plan) -> Plan:
     return dataclasses.replace(plan, name=f"{plan.name}-smoke", **SMOKE)
 
 
+def select(plan: Plan, arms=(), seeds=()) -> Plan:
+    """`plan` cut to the named `arms` and `seeds` (empty: all of them), e.g. to run one arm of a
+    plan in a session; ConfigError naming one the plan does not have."""
+    known = {arm.name: arm for arm in plan.arms}
+    unknown = [name for name in arms if name not in known] + [str(seed) for seed in seeds if seed not in plan.seeds]
+    if unknown:
+        raise ConfigError(f"plan {plan.name} has no arm or seed {', '.join(unknown)}; its arms: "
+                          f"{', '.join(known)}; its seeds: {', '.join(map(str, plan.seeds))}")
+    return dataclasses.replace(plan, arms=tuple(arm for arm in plan.arms if not arms or arm.name in arms),
+                               seeds=tuple(seed for seed in plan.seeds if not seeds or seed in seeds))
+
+
 def load_plan(path) -> Plan:
     """Read and check a plan file; ConfigError naming the first problem."""
     path = Path(path)

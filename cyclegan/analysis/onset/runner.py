@@ -41,7 +41,7 @@ from cyclegan.rundir import RunDir
 from cyclegan.training import plan_schedule
 from cyclegan.translate import translate_batches
 
-from .plan import ROOT, Arm, Plan
+from .plan import ROOT, Arm, Plan, select
 from .scores import image_scores, summary
 
 EXIT_NON_FINITE = 3  # cli.py: a loss became NaN or Inf; rerunning would repeat it
@@ -68,15 +68,18 @@ class StudyRun:
 
 class Study:
     """A plan's runs in a study folder. `data_dirs`: prepared datasets to train on instead of the
-    phantom, one per image size the arms train at (their eval splits are scored)."""
+    phantom, one per image size the arms train at (their eval splits are scored). `arms`, `seeds`:
+    train and report only these (default: all); the folder records the whole plan, so that later
+    calls can choose other arms and seeds of it."""
 
-    def __init__(self, plan: Plan, out_dir, data_dirs=()):
-        self.plan = plan
+    def __init__(self, plan: Plan, out_dir, data_dirs=(), arms=(), seeds=()):
+        self.whole_plan = plan
+        self.plan = select(plan, arms, seeds)
         self.out = Path(out_dir)
         self.given_data = _by_size(data_dirs)
         self.runs = []
-        for arm in plan.arms:
-            for seed in plan.seeds:
+        for arm in self.plan.arms:
+            for seed in self.plan.seeds:
                 overrides = plan.overrides(arm, seed)
                 config = load_config(ROOT / arm.config, overrides)
                 name = plan.run_name(arm, seed)
@@ -108,7 +111,7 @@ class Study:
         """Record the plan (refusing another plan's folder) and make the data the runs need."""
         self.out.mkdir(parents=True, exist_ok=True)
         recorded = self.out / "plan.json"
-        resolved = json.loads(json.dumps(self.plan.to_dict()))
+        resolved = json.loads(json.dumps(self.whole_plan.to_dict()))
         if recorded.is_file():
             previous = json.loads(recorded.read_text())
             if previous != resolved:
@@ -323,16 +326,16 @@ class Translator:
 
 
 def run_study(plan: Plan, out_dir, data_dirs=(), parallel: int | None = None, progress: bool = True,
-              report_only: bool = False) -> dict:
+              report_only: bool = False, arms=(), seeds=()) -> dict:
     """Train (or resume) and score every run of `plan` in `out_dir`, then write the report; returns
     onset.json's content. `parallel`: trainings at once (default: one per core); `report_only`:
-    score what is there and report, training nothing."""
+    score what is there and report, training nothing; `arms`, `seeds`: only these (default: all)."""
     from .report import write_report
 
     parallel = parallel or default_parallel()
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1; got {parallel}")
-    study = Study(plan, out_dir, data_dirs)
+    study = Study(plan, out_dir, data_dirs, arms, seeds)
     study.start()
     if not report_only:
         study.train(parallel, progress)

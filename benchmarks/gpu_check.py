@@ -2,7 +2,7 @@
 mirrored training and the GPU-marked tests, under one time budget, into one JSON file.
 
 Phases, each in its own Python process (so each one finds the GPUs' memory free):
-1. bench: `run_bench` (cyclegan/bench.py) for exp1 and exp2 in float32, bfloat16, and XLA +
+1. bench: `run_bench` (cyclegan/perf/bench.py) for exp1 and exp2 in float32, bfloat16, and XLA +
    bfloat16, one process for all six; each case's figures are written as soon as it ends, so a
    phase stopped by the budget keeps the cases it finished;
 2. train: the built-in phantom made and prepared as scripts/run_experiment.sh does it, then
@@ -112,8 +112,9 @@ def bench_worker(cases: list[str], smoke: bool, out: Path) -> int:
     import keras
     import tensorflow as tf
 
-    from cyclegan import bench, machine
     from cyclegan.config import load_config
+    from cyclegan.perf import bench
+    from cyclegan.runtime import machine
 
     gpus = tf.config.list_physical_devices("GPU")
     report = {"environment": {

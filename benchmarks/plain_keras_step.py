@@ -3,7 +3,7 @@ project's step against.
 
 It is the step most people would write from the Keras documentation, with nothing tuned:
 
-- the networks are plain functional copies of cyclegan/networks.py's (same layers, shapes, kernel
+- the networks are plain functional copies of cyclegan/nets/networks.py's (same layers, shapes, kernel
   sizes, strides, paddings, biases and activations, so the same FLOPs), built from stock Keras
   layers: `Conv2D`, `Conv2DTranspose`, `ZeroPadding2D`, `UpSampling2D`, `LeakyReLU`, `ReLU`, and
   `GroupNormalization(groups=-1)` as instance norm (one group per channel: per-sample, per-channel

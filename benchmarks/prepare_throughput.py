@@ -32,6 +32,7 @@ def main() -> None:
     # Imported here, not at module level: worker processes re-import this script as their main
     # module, and should not load TensorFlow (which prepare.py's shard writing needs) for nothing.
     from cyclegan.data.prepare import prepare_dataset
+    from cyclegan.data.recipes import resolve
     from tests.data.phantom_layouts import write_inbreast
 
     size = tuple(int(side) for side in args.size.split("x"))
@@ -39,8 +40,8 @@ def main() -> None:
         raw = Path(scratch) / "INbreast"
         write_inbreast(raw, args.images, seed=0, height=HEIGHT, width=WIDTH)
         start = time.perf_counter()
-        manifest = prepare_dataset([f"inbreast:{raw}"], size, Path(scratch) / "prepared", label_rule="birads3",
-                                   workers=args.workers, progress=False)
+        manifest = prepare_dataset([f"inbreast:{raw}"], resolve(size=size, label_rule="birads3"),
+                                   Path(scratch) / "prepared", workers=args.workers, progress=False)
         seconds = time.perf_counter() - start
     images = sum(sum(counts.values()) for counts in manifest["original_counts"].values())
     if images != args.images:

@@ -5,7 +5,7 @@
 (`python -m cyclegan train` processes) in each layout below, alternating the layouts round by
 round, and prints the total steady steps per second of each (timed between the checkpoints at
 `--steps` / 4 and `--steps`, after the first trace):
-  1 x default   one training, the project's default CPU threads (cyclegan/threads.py)
+  1 x default   one training, the project's default CPU threads (cyclegan/runtime/threads.py)
   P x 1 thread  P = cores trainings at once, one thread each (CYCLEGAN_CPU_THREADS=1,1)
   P x default   P trainings at once, each with the default threads (oversubscribed)
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from cyclegan.analysis.onset.plan import ROOT, load_plan
 from cyclegan.analysis.onset.runner import Study
-from cyclegan.machine import device_description
-from cyclegan.threads import ENVIRONMENT_VARIABLE, cpu_cores
+from cyclegan.runtime.machine import device_description
+from cyclegan.runtime.threads import ENVIRONMENT_VARIABLE, cpu_cores
 
 
 def checkpoint_times(run_dir: Path) -> dict[int, float]:

@@ -2,6 +2,9 @@
 
 Exit codes: 0 done; 2 bad input (config, data, paths, a run folder in use); 3 training stopped on
 a NaN/Inf loss; 4 the disk is full (training keeps its last complete checkpoint); 130 interrupted (Ctrl-C).
+
+Each command's options are declared by its `add_<command>(commands)`, right above its handler `_<command>(args)`,
+which it sets as the parsed arguments' `handler`.
 """
 
 from __future__ import annotations
@@ -11,14 +14,14 @@ import json
 import os
 import sys
 
-from cyclegan import threads
 from cyclegan.analysis.readers.design import LAYOUTS
 from cyclegan.config import CHOICES
 from cyclegan.data.labels import BCDR_RULES, LABEL_RULES, MASK_RULES
 from cyclegan.data.preprocess import RESIZE_MODES
-from cyclegan.data.recipes import RECIPES
-from cyclegan.directions import INPUT_DOMAIN
-from cyclegan.startup import start_tensorflow_quietly
+from cyclegan.data.recipes import RECIPES, resolve
+from cyclegan.domains import INPUT_DOMAIN
+from cyclegan.runtime import threads
+from cyclegan.runtime.startup import start_tensorflow_quietly
 
 EXIT_BAD_INPUT = 2
 EXIT_NON_FINITE = 3
@@ -67,11 +70,7 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
                         help="override one config field (repeatable), e.g. --set train.max_steps=1000")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cyclegan", description=(
-        "BreastGAN CycleGAN (Becker et al., arXiv 1811.07767) in Keras 3: prepare data, train, inspect."))
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def add_phantom(commands: argparse._SubParsersAction) -> None:
     phantom = commands.add_parser("phantom", help="write a synthetic mammography phantom (DICOM, MG)")
     phantom.add_argument("--out", required=True, help="folder to create: healthy/, cancer/, masks/")
     phantom.add_argument("--count", type=int, default=64, help="images per domain (default 64)")
@@ -80,7 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     phantom.add_argument("--overwrite", action="store_true",
                          help="replace the healthy/, cancer/ and masks/ of a phantom already in --out (without it, "
                               "such a folder is refused)")
+    phantom.set_defaults(handler=_phantom)
 
+
+def _phantom(args) -> int:
+    from cyclegan.data.phantom import write_phantom
+
+    height, width = args.size
+    result = write_phantom(args.out, args.count, args.seed, height=height, width=width, overwrite=args.overwrite)
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def add_prepare(commands: argparse._SubParsersAction) -> None:
     prepare = commands.add_parser("prepare", help="preprocess raw images into TFRecord shards + manifest.json")
     prepare.add_argument("--source", dest="sources", action="append", required=True, metavar="KIND:PATH",
                          help="raw data to read (repeatable, kinds mixed freely); KIND: inbreast, bcdr, cbis, folder")
@@ -116,12 +127,46 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--dry-run", action="store_true", help="print counts and skipped files, write nothing")
     prepare.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     prepare.add_argument("--no-progress", action="store_true", help="no progress bar")
+    prepare.set_defaults(handler=_prepare)
 
+
+def _prepare(args) -> int:
+    from cyclegan.data.prepare import prepare_dataset
+
+    if args.out is None and not args.dry_run:
+        raise ValueError("prepare needs --out FOLDER (or --dry-run)")
+    settings = resolve(
+        args.recipe, size=args.size, views=args.views, label_rule=args.label_rule, bcdr_rule=args.bcdr_rule,
+        mask_rule=args.mask_rule, resize=args.resize, augment_copies=args.augment_copies,
+        eval_fraction=args.eval_fraction, seed=args.seed, split_by=args.split_by, exclude=args.exclude)
+    manifest = prepare_dataset(args.sources, settings, args.out, overwrite=args.overwrite,
+                               progress=not args.no_progress, workers=args.workers, dry_run=args.dry_run)
+    per_source = {spec: {"images": account["images"], "skipped": account["skipped"]}
+                  for spec, account in manifest["per_source"].items()}
+    summary = {"out": None if args.dry_run else args.out, "size": manifest["size"], "counts": manifest["counts"],
+               "original_counts": manifest["original_counts"], "mask_origins": manifest["mask_origins"],
+               "per_source": per_source}
+    summary["skipped"] = manifest["skipped"] if args.dry_run else len(manifest["skipped"])
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def add_preview(commands: argparse._SubParsersAction) -> None:
     preview = commands.add_parser("preview", help="contact sheet of a prepared dataset, masks outlined")
     preview.add_argument("data", metavar="DATA_DIR", help="prepared dataset folder (has manifest.json)")
     preview.add_argument("--out", required=True, help="PNG to write, e.g. preview.png")
     preview.add_argument("--per-group", type=int, default=4, help="images per split and domain (4)")
+    preview.set_defaults(handler=_preview)
 
+
+def _preview(args) -> int:
+    from cyclegan.data.preview import write_preview
+
+    print(f"Wrote {write_preview(args.data, args.out, per_group=args.per_group)}")
+    return 0
+
+
+def add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train (or resume) a CycleGAN into a run directory")
     _add_config_args(train)
     train.add_argument("--data", required=True, help="prepared dataset folder (has manifest.json)")
@@ -133,7 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="distribution strategy (overrides train.strategy); multiworker reads the "
                             "cluster from TF_CONFIG")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_train)
 
+
+def _train(args) -> int:
+    from cyclegan.config import load_config
+    from cyclegan.train.training import train
+
+    overrides = list(args.overrides) + ([f"train.strategy={args.strategy}"] if args.strategy else [])
+    config = load_config(args.config, overrides)
+    train(config, args.data, args.run_dir, progress=not args.no_progress, allow_other_data=args.allow_other_data)
+    return 0
+
+
+def add_translate(commands: argparse._SubParsersAction) -> None:
     translate = commands.add_parser("translate", help="translate images with a run's generators at kept steps")
     translate.add_argument("--run", required=True, help="run directory (its config.json says the architecture)")
     which = translate.add_mutually_exclusive_group()
@@ -146,7 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--split", default="eval", choices=("train", "eval"), help="split of a prepared input")
     translate.add_argument("--out", required=True, help="output folder (manifest.csv, step-N/ files)")
     translate.add_argument("--batch-size", type=_positive_int, default=4)
+    translate.set_defaults(handler=_translate)
 
+
+def _translate(args) -> int:
+    from cyclegan.runs.translate import translate_run
+
+    steps = args.steps or ([args.step] if args.step is not None else None)
+    manifest = translate_run(args.run, args.direction, args.input, args.out, steps=steps, split=args.split,
+                             batch_size=args.batch_size)
+    print(f"Wrote translations and {manifest}")
+    return 0
+
+
+def add_artifacts(commands: argparse._SubParsersAction) -> None:
     artifacts = commands.add_parser("artifacts", help="grid-artefact scores at every kept checkpoint, with onset")
     artifacts.add_argument("--run", required=True, help="run directory")
     artifacts.add_argument("--data", help="prepared dataset (default: the one the run was trained on, as run.json "
@@ -158,7 +229,29 @@ def build_parser() -> argparse.ArgumentParser:
     artifacts.add_argument("--compare-steps", type=_int_list, metavar="A,B",
                            help="also write side-by-side translations at these two steps")
     artifacts.add_argument("--max-images", type=int, help="score only the first N images per domain")
+    artifacts.set_defaults(handler=_artifacts)
 
+
+def _artifacts(args) -> int:
+    from pathlib import Path
+
+    from cyclegan.analysis.artifacts.report import write_report
+
+    if args.compare_steps is not None and len(args.compare_steps) != 2:
+        raise ValueError(f"--compare-steps takes two steps, got {args.compare_steps}")
+    out = Path(args.out) if args.out else Path(args.run) / "artifacts"
+    summary = write_report(args.run, args.data, out, args.split, args.threshold_db,
+                           tuple(args.compare_steps) if args.compare_steps else None, args.max_images)
+    onsets = ", ".join(f"{direction} {step if step is not None else 'not reached'}"
+                       for direction, step in summary["estimated_onset"].items())
+    low, high = summary["paper_onset"]
+    print(f"Estimated onset (median cpr_db > real + {summary['threshold_db']:g} dB at two consecutive "
+          f"checkpoints): {onsets}; paper: {low:,}" + (f"–{high:,}" if high != low else "") + " steps")
+    print(f"Wrote {out / 'artifacts.csv'}, {out / 'artifacts.png'} and {out / 'onset.json'}")
+    return 0
+
+
+def add_detect(commands: argparse._SubParsersAction) -> None:
     detect = commands.add_parser("detect", help="automated detector: AUC of modified vs original per checkpoint")
     detect.add_argument("--run", required=True, help="run directory")
     detect.add_argument("--steps", type=_int_list, help="checkpoint steps (default: every kept one)")
@@ -168,10 +261,43 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--out", help="output folder (default: RUN/detect)")
     detect.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source image")
     detect.add_argument("--max-images", type=int, help="use only the first N images per domain")
+    detect.set_defaults(handler=_detect)
 
+
+def _detect(args) -> int:
+    from pathlib import Path
+
+    from cyclegan.analysis.artifacts.detector import detect_run
+
+    out = Path(args.out) if args.out else Path(args.run) / "detect"
+    rows = detect_run(args.run, args.data, out, args.steps, args.split, args.folds, args.max_images)
+    for row in rows:
+        print(f"step {row['step']}: AUC {row['auc']:.3f} (95 % CI {row['ci_low']:.3f}–{row['ci_high']:.3f}, "
+              f"{row['ci_method']}), "
+              f"{row['originals']} originals vs {row['modified']} modified, {row['folds']} folds")
+    print(f"Wrote {out / 'detect.csv'} and {out / 'detect.png'}")
+    return 0
+
+
+def add_summary(commands: argparse._SubParsersAction) -> None:
     summary = commands.add_parser("summary", help="print parameter counts and image shape as JSON")
     _add_config_args(summary)
+    summary.set_defaults(handler=_summary)
 
+
+def _summary(args) -> int:
+    from cyclegan.config import load_config
+    from cyclegan.nets.networks import build_networks, count_params
+
+    config = load_config(args.config, args.overrides)
+    g_h2c, _, d_healthy, _ = build_networks(config)
+    print(json.dumps({"name": config.name, "generator_params": count_params(g_h2c),
+                      "discriminator_params": count_params(d_healthy),
+                      "image_shape": list(config.image_shape)}, indent=2))
+    return 0
+
+
+def add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="ms per training step, FLOPs, utilisation of the matmul peak, "
                                               "input pipeline rate")
     _add_config_args(bench)
@@ -186,10 +312,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--profile", metavar="DIR",
                        help="also trace 2 more executions with the TensorFlow profiler into DIR and report the "
                             "time per step by op type (the trace opens in TensorBoard's Profile tab or Perfetto)")
+    bench.set_defaults(handler=_bench)
 
+
+def _bench(args) -> int:
+    from cyclegan.config import load_config
+    from cyclegan.perf.bench import format_report, run_bench
+
+    if args.steps < 1 or args.warmup < 1:
+        raise ValueError(f"--steps and --warmup must be at least 1; got {args.steps} and {args.warmup}")
+    result = run_bench(load_config(args.config, args.overrides), args.steps, args.warmup, args.data,
+                       compare_plain=args.compare_plain, profile_dir=args.profile)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def add_readout(commands: argparse._SubParsersAction) -> None:
     readout = commands.add_parser("readout", help="analyse a reader study: per-reader AUCs and DeLong tests, "
                                                   "all readers by MRMC (Obuchowski-Rockette-Hillis)")
     readout_commands = readout.add_subparsers(dest="readout_command", required=True)
+    add_readout_analyze(readout_commands)
+
+
+def add_readout_analyze(readout_commands: argparse._SubParsersAction) -> None:
     analyze = readout_commands.add_parser("analyze", help="answer key + responses -> table, ROC plots")
     analyze.add_argument("--key", required=True, help="the study's answer_key.csv")
     analyze.add_argument("--responses", required=True, nargs="+", metavar="CSV",
@@ -199,7 +344,27 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--paper", choices=("exp1", "exp2"), help="put the paper's AUCs for this experiment beside")
     analyze.add_argument("--allow-incomplete", action="store_true",
                          help="analyse despite problems in the responses, leaving out the cases they affect")
+    analyze.set_defaults(handler=_readout_analyze)
 
+
+def _readout_analyze(args) -> int:
+    from cyclegan.analysis.readers.readout import PROBLEMS_FILE, analyze
+
+    readout = analyze(args.key, args.responses, args.out, paper=args.paper, allow_incomplete=args.allow_incomplete)
+    for problem in readout.problems:
+        where = f" (line {problem.row})" if problem.row else ""
+        print(f"problem: {problem.reader}: id {problem.id!r}{where}: {problem.problem}: {problem.detail}",
+              file=sys.stderr)
+    if not readout.analysed:
+        print(f"error: {len(readout.problems)} problem(s) in the responses, listed in "
+              f"{os.path.join(args.out, PROBLEMS_FILE)}; fix them, "
+              "or pass --allow-incomplete to analyse without the cases they affect", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print("Wrote " + ", ".join(str(path) for path in readout.files))
+    return 0
+
+
+def add_reproduce(commands: argparse._SubParsersAction) -> None:
     reproduce = commands.add_parser("reproduce", help="the onset study: train a plan's arms and seeds, score every "
                                                       "checkpoint, report where the grid appears")
     reproduce.add_argument("--plan", required=True, help="plan JSON, e.g. experiments/reproduce/small.json")
@@ -220,9 +385,30 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--report-only", action="store_true",
                            help="train nothing: score the checkpoints there are and write the report")
     reproduce.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reproduce.set_defaults(handler=_reproduce)
 
+
+def _reproduce(args) -> int:
+    from cyclegan.analysis.onset.plan import load_plan, smoke
+    from cyclegan.analysis.onset.study import run_study
+
+    plan = load_plan(args.plan)
+    summary = run_study(smoke(plan) if args.smoke else plan, args.out, args.data, args.parallel,
+                        progress=not args.no_progress, report_only=args.report_only, arms=args.arm, seeds=args.seed)
+    for name, arm in summary["arms"].items():
+        print(f"{name}: onset in {arm['with_onset']} of {arm['seeds']} seeds"
+              + (f", median step {arm['median_onset_step']:,.0f}" if arm["median_onset_step"] is not None else ""))
+    print(f"Wrote {os.path.join(args.out, 'report.md')}")
+    return 0
+
+
+def add_study(commands: argparse._SubParsersAction) -> None:
     study = commands.add_parser("study", help="build a blinded reader-study kit from a run")
     study_commands = study.add_subparsers(dest="study_command", required=True)
+    add_study_build(study_commands)
+
+
+def add_study_build(study_commands: argparse._SubParsersAction) -> None:
     study_build = study_commands.add_parser("build", help="reader/ (reading.html, images, template) + key/ "
                                                           "(answer_key.csv, study.json, leak_audit.csv)")
     study_build.add_argument("--run", required=True, help="run directory")
@@ -248,153 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="modified images take the original's pixels outside the breast (the largest "
                                   "region brighter than the background), so only breast tissue differs (recorded "
                                   "in study.json)")
-    return parser
-
-
-def _phantom(args) -> int:
-    from cyclegan.data.phantom import write_phantom
-
-    height, width = args.size
-    result = write_phantom(args.out, args.count, args.seed, height=height, width=width, overwrite=args.overwrite)
-    print(json.dumps(result, indent=2, default=str))
-    return 0
-
-
-def _prepare(args) -> int:
-    from cyclegan.data.prepare import prepare_dataset
-
-    if args.out is None and not args.dry_run:
-        raise ValueError("prepare needs --out FOLDER (or --dry-run)")
-    manifest = prepare_dataset(
-        args.sources, args.size, args.out, eval_fraction=args.eval_fraction, seed=args.seed,
-        overwrite=args.overwrite, progress=not args.no_progress, recipe=args.recipe, label_rule=args.label_rule,
-        bcdr_rule=args.bcdr_rule, mask_rule=args.mask_rule, resize=args.resize, views=args.views,
-        exclude=args.exclude, augment_copies=args.augment_copies, split_by=args.split_by, workers=args.workers,
-        dry_run=args.dry_run)
-    per_source = {spec: {"images": account["images"], "skipped": account["skipped"]}
-                  for spec, account in manifest["per_source"].items()}
-    summary = {"out": None if args.dry_run else args.out, "size": manifest["size"], "counts": manifest["counts"],
-               "original_counts": manifest["original_counts"], "mask_origins": manifest["mask_origins"],
-               "per_source": per_source}
-    summary["skipped"] = manifest["skipped"] if args.dry_run else len(manifest["skipped"])
-    print(json.dumps(summary, indent=2))
-    return 0
-
-
-def _preview(args) -> int:
-    from cyclegan.data.preview import write_preview
-
-    print(f"Wrote {write_preview(args.data, args.out, per_group=args.per_group)}")
-    return 0
-
-
-def _train(args) -> int:
-    from cyclegan.config import load_config
-    from cyclegan.training import train
-
-    overrides = list(args.overrides) + ([f"train.strategy={args.strategy}"] if args.strategy else [])
-    config = load_config(args.config, overrides)
-    train(config, args.data, args.run_dir, progress=not args.no_progress, allow_other_data=args.allow_other_data)
-    return 0
-
-
-def _translate(args) -> int:
-    from cyclegan.translate import translate_run
-
-    steps = args.steps or ([args.step] if args.step is not None else None)
-    manifest = translate_run(args.run, args.direction, args.input, args.out, steps=steps, split=args.split,
-                             batch_size=args.batch_size)
-    print(f"Wrote translations and {manifest}")
-    return 0
-
-
-def _artifacts(args) -> int:
-    from pathlib import Path
-
-    from cyclegan.analysis.artifacts.report import write_report
-
-    if args.compare_steps is not None and len(args.compare_steps) != 2:
-        raise ValueError(f"--compare-steps takes two steps, got {args.compare_steps}")
-    out = Path(args.out) if args.out else Path(args.run) / "artifacts"
-    summary = write_report(args.run, args.data, out, args.split, args.threshold_db,
-                           tuple(args.compare_steps) if args.compare_steps else None, args.max_images)
-    onsets = ", ".join(f"{direction} {step if step is not None else 'not reached'}"
-                       for direction, step in summary["estimated_onset"].items())
-    low, high = summary["paper_onset"]
-    print(f"Estimated onset (median cpr_db > real + {summary['threshold_db']:g} dB at two consecutive "
-          f"checkpoints): {onsets}; paper: {low:,}" + (f"–{high:,}" if high != low else "") + " steps")
-    print(f"Wrote {out / 'artifacts.csv'}, {out / 'artifacts.png'} and {out / 'onset.json'}")
-    return 0
-
-
-def _detect(args) -> int:
-    from pathlib import Path
-
-    from cyclegan.analysis.artifacts.detector import detect_run
-
-    out = Path(args.out) if args.out else Path(args.run) / "detect"
-    rows = detect_run(args.run, args.data, out, args.steps, args.split, args.folds, args.max_images)
-    for row in rows:
-        print(f"step {row['step']}: AUC {row['auc']:.3f} (95 % CI {row['ci_low']:.3f}–{row['ci_high']:.3f}, "
-              f"{row['ci_method']}), "
-              f"{row['originals']} originals vs {row['modified']} modified, {row['folds']} folds")
-    print(f"Wrote {out / 'detect.csv'} and {out / 'detect.png'}")
-    return 0
-
-
-def _summary(args) -> int:
-    from cyclegan.config import load_config
-    from cyclegan.networks import build_networks, count_params
-
-    config = load_config(args.config, args.overrides)
-    g_h2c, _, d_healthy, _ = build_networks(config)
-    print(json.dumps({"name": config.name, "generator_params": count_params(g_h2c),
-                      "discriminator_params": count_params(d_healthy),
-                      "image_shape": list(config.image_shape)}, indent=2))
-    return 0
-
-
-def _bench(args) -> int:
-    from cyclegan.bench import format_report, run_bench
-    from cyclegan.config import load_config
-
-    if args.steps < 1 or args.warmup < 1:
-        raise ValueError(f"--steps and --warmup must be at least 1; got {args.steps} and {args.warmup}")
-    result = run_bench(load_config(args.config, args.overrides), args.steps, args.warmup, args.data,
-                       compare_plain=args.compare_plain, profile_dir=args.profile)
-    print(json.dumps(result, indent=2) if args.json else format_report(result))
-    return 0
-
-
-def _readout_analyze(args) -> int:
-    from cyclegan.analysis.readers.readout import PROBLEMS_FILE, analyze
-
-    readout = analyze(args.key, args.responses, args.out, paper=args.paper, allow_incomplete=args.allow_incomplete)
-    for problem in readout.problems:
-        where = f" (line {problem.row})" if problem.row else ""
-        print(f"problem: {problem.reader}: id {problem.id!r}{where}: {problem.problem}: {problem.detail}",
-              file=sys.stderr)
-    if not readout.analysed:
-        print(f"error: {len(readout.problems)} problem(s) in the responses, listed in "
-              f"{os.path.join(args.out, PROBLEMS_FILE)}; fix them, "
-              "or pass --allow-incomplete to analyse without the cases they affect", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print("Wrote " + ", ".join(str(path) for path in readout.files))
-    return 0
-
-
-def _reproduce(args) -> int:
-    from cyclegan.analysis.onset.plan import load_plan, smoke
-    from cyclegan.analysis.onset.runner import run_study
-
-    plan = load_plan(args.plan)
-    summary = run_study(smoke(plan) if args.smoke else plan, args.out, args.data, args.parallel,
-                        progress=not args.no_progress, report_only=args.report_only, arms=args.arm, seeds=args.seed)
-    for name, arm in summary["arms"].items():
-        print(f"{name}: onset in {arm['with_onset']} of {arm['seeds']} seeds"
-              + (f", median step {arm['median_onset_step']:,.0f}" if arm["median_onset_step"] is not None else ""))
-    print(f"Wrote {os.path.join(args.out, 'report.md')}")
-    return 0
+    study_build.set_defaults(handler=_study_build)
 
 
 def _study_build(args) -> int:
@@ -411,9 +451,15 @@ def _study_build(args) -> int:
     return 0
 
 
-HANDLERS = {"phantom": _phantom, "prepare": _prepare, "train": _train, "summary": _summary, "translate": _translate,
-            "artifacts": _artifacts, "bench": _bench, "detect": _detect, "preview": _preview,
-            "readout": _readout_analyze, "study": _study_build, "reproduce": _reproduce}
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: each command's options come from its `add_<command>`, listed in this order."""
+    parser = argparse.ArgumentParser(prog="python -m cyclegan", description=(
+        "BreastGAN CycleGAN (Becker et al., arXiv 1811.07767) in Keras 3: prepare data, train, inspect."))
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add_command in (add_phantom, add_prepare, add_preview, add_train, add_translate, add_artifacts, add_detect,
+                        add_summary, add_bench, add_readout, add_reproduce, add_study):
+        add_command(commands)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -422,11 +468,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command not in WITHOUT_TENSORFLOW:
         start_tensorflow_quietly()
         threads.configure()
-    from cyclegan.config import ConfigError
-    from cyclegan.errors import DiskFullError, NonFiniteLossError, is_disk_full
+    from cyclegan.errors import ConfigError, DiskFullError, NonFiniteLossError, is_disk_full
 
     try:
-        return HANDLERS[args.command](args)
+        return args.handler(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

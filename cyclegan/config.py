@@ -16,11 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cyclegan.data.recipes import PAIRINGS
-
-
-class ConfigError(ValueError):
-    """A config file or override that cannot be used; the message says why."""
+from cyclegan.errors import ConfigError
 
 
 @dataclass
@@ -34,7 +30,7 @@ class DataConfig:
 
 @dataclass
 class ConvConfig:
-    """The settings every conv unit of a network shares (networks.py); the choices are networks.py's tables."""
+    """The settings every conv unit of a network shares (nets/networks.py); the variants' names are CONV_VARIANTS."""
 
     filters: int = 64  # the network's width: channels of its first conv
     padding: str = "zero"  # "zero" | "reflect"
@@ -140,15 +136,42 @@ class ExperimentConfig:
         return (self.data.height, self.data.width, self.channels)
 
 
-CHOICES = {  # fields the code branches on; fields that pick a variant from a table: `variant_choices`
-    "data.pairing": PAIRINGS,
+CONV_VARIANTS = {  # ConvConfig fields that pick a variant -> its names (nets/networks.py builds them)
+    "padding": ("zero", "reflect"),
+    "kernel_init": ("truncated_normal", "normal"),
+    "conv_bias": ("always", "unnormalised"),
+    "norm_scale_init": ("truncated_normal", "ones"),
+}
+GENERATOR_VARIANTS = {  # GeneratorConfig's own variant fields -> their names (nets/networks.py)
+    "activation": ("leaky_relu", "relu"),
+    "residual_activation": ("relu", "none"),
+    "upsample": ("conv_transpose", "nn_upsample_conv", "bilinear_upsample_conv"),
+    "transpose_init": ("network", "glorot_uniform"),
+}
+CHOICES = {  # every field with a fixed set of values -> the values. A field that picks a variant
+    # from a table names the table's keys here; the table checks them when it loads (variant_table)
+    "data.pairing": ("independent", "exp1"),  # data/pipeline.py
+    **{f"generator.{key}": names for key, names in {**CONV_VARIANTS, **GENERATOR_VARIANTS}.items()},
+    **{f"discriminator.{key}": names for key, names in CONV_VARIANTS.items()},
     "generator.transpose_kernel_size": (3, 4),
     "loss.cycle_reduction": ("sum", "mean"),
     "train.schedule_unit": ("epochs", "steps"),
-    "train.update_order": ("alternating", "sequential", "joint"),
+    "train.update_order": ("alternating", "sequential", "joint"),  # gan/update_orders.py
     "train.adam_counter": ("per_update", "per_step"),
+    "train.pool_mode": ("cyclegan", "aliased", "tfgan"),  # gan/pool.py
+    "train.mixed_precision": ("off", "bfloat16", "float16"),  # gan/precision.py
     "train.strategy": ("auto", "default", "mirrored", "multiworker"),
 }
+
+
+def variant_table(key: str, table: dict) -> dict:
+    """`table` (a variant's name -> what builds it) for the field `key`, checked to hold exactly
+    the names CHOICES gives that field, so that a name added on one side only fails on import."""
+    if tuple(table) != CHOICES[key]:
+        raise ConfigError(f"the table for {key} builds {', '.join(map(str, table))} but config.CHOICES names "
+                          f"{', '.join(map(str, CHOICES[key]))}")
+    return table
+
 
 POSITIVE = (
     "data.height", "data.width", "generator.filters", "discriminator.filters",
@@ -163,17 +186,6 @@ NON_NEGATIVE = (
     "loss.generator_adversarial_weight", "loss.discriminator_real_weight",
     "loss.discriminator_fake_weight", "loss.cycle_weight", "loss.identity_weight",
 )
-
-
-def variant_choices() -> dict[str, tuple]:
-    """Each field that names a variant -> the names of the table that builds it (networks.py, pool.py,
-    precision.py), so that a new variant is added in its table alone. Importing the tables loads
-    Keras; this module itself stays free of it."""
-    from cyclegan import networks, pool, precision
-
-    return {**{f"generator.{key}": tuple(table) for key, table in networks.GENERATOR_CHOICES.items()},
-            **{f"discriminator.{key}": tuple(table) for key, table in networks.CONV_CHOICES.items()},
-            "train.pool_mode": pool.POOL_MODES, "train.mixed_precision": tuple(precision.POLICIES)}
 
 
 def _sections() -> dict[str, type]:
@@ -262,10 +274,9 @@ def _get(config: ExperimentConfig, key: str) -> Any:
 
 def validate(config: ExperimentConfig) -> None:
     """Raise ConfigError naming the first field whose value cannot be used."""
-    choices = {**CHOICES, **variant_choices()}
-    for key in filter(choices.__contains__, valid_keys()):
-        if _get(config, key) not in choices[key]:
-            raise ConfigError(f"{key} must be one of {', '.join(map(str, choices[key]))}; got {_get(config, key)!r}")
+    for key in filter(CHOICES.__contains__, valid_keys()):
+        if _get(config, key) not in CHOICES[key]:
+            raise ConfigError(f"{key} must be one of {', '.join(map(str, CHOICES[key]))}; got {_get(config, key)!r}")
     for key in POSITIVE:
         if _get(config, key) <= 0:
             raise ConfigError(f"{key} must be positive; got {_get(config, key)!r}")

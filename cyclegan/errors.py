@@ -6,6 +6,10 @@ import os
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
+class ConfigError(ValueError):
+    """A config file, plan or override that cannot be used; the message says why."""
+
+
 class NonFiniteLossError(RuntimeError):
     """A loss term or weight became NaN or Inf; the message names the term and the step."""
 

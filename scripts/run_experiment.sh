@@ -46,7 +46,7 @@ run_dir="${run_dir:-runs/$experiment}"
 set_args=(); for item in "${overrides[@]}"; do set_args+=(--set "$item"); done
 
 if [[ -z "$data" ]]; then
-  size="$(python -c 'import sys; from cyclegan.startup import start_tensorflow_quietly; start_tensorflow_quietly()
+  size="$(python -c 'import sys; from cyclegan.runtime.startup import start_tensorflow_quietly; start_tensorflow_quietly()
 from cyclegan.config import load_config
 c = load_config(sys.argv[1], sys.argv[2:]); print(f"{c.data.height}x{c.data.width}")' "$config" "${overrides[@]}")"
   data="data/prepared/phantom-$size"

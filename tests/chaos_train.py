@@ -21,7 +21,9 @@ from pathlib import Path
 from tensorflow.python.lib.io import file_io
 from tensorflow.python.ops import gen_io_ops
 
-from cyclegan import callbacks, cli
+from cyclegan import cli
+from cyclegan.runs import checkpoints
+from cyclegan.train import callbacks
 
 
 def die(*_args, **_kwargs):
@@ -40,14 +42,14 @@ def kill_after_step(step: int) -> None:
 
 
 def kill_while_saving(step: int, stage: str) -> None:
-    save = callbacks.save_checkpoint
+    save = checkpoints.Writer.save
 
-    def save_checkpoint(manager, model, at_step):
+    def save_then_die(writer, at_step):
         if at_step == step:
             arm(stage)
-        return save(manager, model, at_step)
+        return save(writer, at_step)
 
-    callbacks.save_checkpoint = save_checkpoint
+    checkpoints.Writer.save = save_then_die
 
 
 def arm(stage: str) -> None:

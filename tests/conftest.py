@@ -1,6 +1,6 @@
 """Shared test setup: quiet TensorFlow; one instance-norm implementation whatever the machine (the
 choice is timed and cached otherwise; tests/test_instance_norm.py tests that); the commands' CPU
-thread counts (cyclegan/threads.py); the prepared dataset
+thread counts (cyclegan/runtime/threads.py); the prepared dataset
 and trained run that many tests use. Subprocesses the tests start inherit the environment."""
 
 import os
@@ -10,7 +10,7 @@ os.environ.setdefault("CYCLEGAN_INSTANCE_NORM", "fused")
 
 import pytest
 
-from cyclegan import threads
+from cyclegan.runtime import threads
 
 threads.configure()  # the thread counts the commands run with, before any test runs an op
 
@@ -26,7 +26,7 @@ def prepared(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_run(prepared, tmp_path_factory):
     """A run directory trained 4 steps on `prepared`, with checkpoints at steps 2 and 4."""
-    from cyclegan.training import train
+    from cyclegan.train.training import train
     from tests.helpers import tiny_config
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"

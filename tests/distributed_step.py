@@ -22,7 +22,8 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras
 import numpy as np
 
-from cyclegan.model import CycleGAN
+from cyclegan.gan.model import CycleGAN
+from cyclegan.gan.update_orders import update_order
 from tests.helpers import sgd, tiny_config
 
 
@@ -32,7 +33,7 @@ def compare(experiment: str, strategy) -> dict:
                          experiment=experiment)
     rng = np.random.default_rng(0)
     pairs = [tuple(np.tanh(rng.normal(size=(2, 32, 32, config.channels))).astype(np.float32) for _ in range(2))
-             for _ in range(config.train.batches_per_step)]
+             for _ in range(update_order(config.train).batches_per_step)]
     data = tf.data.Dataset.from_tensors(tuple(pairs) if len(pairs) > 1 else pairs[0])
 
     keras.utils.set_random_seed(int(sys.argv[1]) if len(sys.argv) > 1 else 0)

@@ -34,9 +34,10 @@ def make_prepared(root: Path, count: int = 6, size=(32, 32)) -> Path:
     """A phantom of `count` images per domain prepared at `size`; returns the prepared folder."""
     from cyclegan.data.phantom import write_phantom
     from cyclegan.data.prepare import prepare_dataset
+    from cyclegan.data.recipes import resolve
 
     raw = root / "raw"
     write_phantom(raw, count, seed=3, height=64, width=52)
     prepared = root / "prepared"
-    prepare_dataset([f"folder:{raw}"], size, prepared, progress=False)
+    prepare_dataset([f"folder:{raw}"], resolve(size=size), prepared, progress=False)
     return prepared

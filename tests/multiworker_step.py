@@ -13,8 +13,8 @@ import json
 import os
 import sys
 
-from cyclegan import model as model_module
-from cyclegan.training import train
+from cyclegan.gan import model as model_module
+from cyclegan.train.training import train
 from tests.helpers import sgd, tiny_config
 
 SGD_LEARNING_RATE = 0.005  # small enough that 3 steps stay far from chaotic growth of float differences

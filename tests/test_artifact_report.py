@@ -9,8 +9,8 @@ from scipy import ndimage
 from tensorflow.core.util import event_pb2
 
 from cyclegan import cli
-from cyclegan.analysis.artifacts.metrics import score_images
 from cyclegan.analysis.artifacts.report import ArtifactCurve
+from cyclegan.grid_scores import score_images
 
 
 def _row(step, direction, cpr_db, baseline=0.0):

@@ -1,13 +1,13 @@
-"""Tests of cyclegan.analysis.artifacts.metrics: the grid-artefact scores on noise, phantoms with an injected
+"""Tests of cyclegan.grid_scores: the grid-artefact scores on noise, phantoms with an injected
 periodic tile of known RMS, and freshly initialised transposed-conv versus resize-conv generators."""
 
 import keras
 import numpy as np
 import pytest
 
-from cyclegan.analysis.artifacts.metrics import batch_scores, grid_artifact_score
 from cyclegan.data.phantom import power_law_texture, render_breast
-from cyclegan.networks import ResnetGenerator
+from cyclegan.grid_scores import batch_scores, grid_artifact_score
+from cyclegan.nets.networks import ResnetGenerator
 from tests.helpers import tiny_config
 
 QUANTUM_NOISE = 0.004  # the phantom's own pixel noise, in [0, 1] image units

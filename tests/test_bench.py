@@ -5,11 +5,11 @@ import json
 import pytest
 
 from cyclegan import cli
-from cyclegan.bench import format_report
 from cyclegan.config import load_config
-from cyclegan.flops import conv_costs, train_step_flops
-from cyclegan.networks import build_networks
-from cyclegan.threads import cpu_cores, layout
+from cyclegan.nets.networks import build_networks
+from cyclegan.perf.bench import format_report
+from cyclegan.perf.flops import conv_costs, train_step_flops
+from cyclegan.runtime.threads import cpu_cores, layout
 from tests.helpers import TINY
 
 
@@ -84,10 +84,10 @@ def test_bench_refuses_nonsense_step_counts(capsys):
 
 @pytest.mark.slow  # two step traces: 14 s; the plain networks' equality tests stay in the default suite
 def test_compare_plain_times_both_steps_in_the_joint_order_and_reports_the_speedup(capsys, monkeypatch):
-    from cyclegan import bench
+    from cyclegan.perf import bench
 
     # Peak and pipeline are measured by the test above; stubbed here to keep this test short.
-    monkeypatch.setattr(bench, "matmul_peak", lambda dtype, size: 1e11)
+    monkeypatch.setattr(bench, "matmul_peak", lambda dtype, size, parallel=1: 1e11)
     monkeypatch.setattr(bench, "prepare_phantom", lambda root, config: root)
     monkeypatch.setattr(bench, "pipeline_batches_per_second", lambda *args, **kwargs: 50.0)
     smaller = TINY + ["generator.residual_blocks=0"]  # fewer layers to trace: the test's time is tracing
@@ -113,7 +113,7 @@ def test_compare_plain_times_both_steps_in_the_joint_order_and_reports_the_speed
 def test_the_plain_networks_compute_what_the_projects_compute(experiment):
     import numpy as np
 
-    from cyclegan.bench import load_plain_step
+    from cyclegan.perf.bench import load_plain_step
     from tests.helpers import tiny_config
 
     plain = load_plain_step()
@@ -146,7 +146,7 @@ GRAVITON4 = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics sve sve2 svebf16
     ("", "arm64", "NEON"), ("", "x86_64", "x86_64"), ("", "", "unknown"),
 ])
 def test_cpu_isa_names_the_widest_vector_instruction_set(flags, machine, isa):
-    from cyclegan.machine import cpu_isa
+    from cyclegan.runtime.machine import cpu_isa
 
     assert cpu_isa(flags, machine) == isa
     assert cpu_isa(set(flags.split()), machine) == isa
@@ -155,7 +155,7 @@ def test_cpu_isa_names_the_widest_vector_instruction_set(flags, machine, isa):
 def test_device_names_the_cpu_and_its_instruction_set_level(monkeypatch):
     import tensorflow as tf
 
-    from cyclegan.machine import cpu_flags, cpu_isa, device_description
+    from cyclegan.runtime.machine import cpu_flags, cpu_isa, device_description
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("on a GPU machine `device` names the GPUs")

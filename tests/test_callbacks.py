@@ -9,9 +9,9 @@ from scipy import ndimage
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorflow.core.util import event_pb2
 
-from cyclegan import dashboard, panels
-from cyclegan.callbacks import ImagePanels, ScalarLogger
-from cyclegan.eventfiles import run_events_dir, truncate_events
+from cyclegan.tensorboard import dashboard, panels
+from cyclegan.tensorboard.eventfiles import run_events_dir, truncate_events
+from cyclegan.train.callbacks import ImagePanels, ScalarLogger
 
 
 def _lattice(shape, period, amplitude):

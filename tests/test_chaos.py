@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
-from cyclegan.rundir import RunDir
+from cyclegan.runs.rundir import RunDir
 from tests.helpers import TINY
 
 SCRIPT = "tests.chaos_train"
@@ -100,12 +100,12 @@ def test_killed_and_resumed_training_ends_as_an_uninterrupted_run(prepared, tmp_
     finally:
         straight.kill()
 
-    kept = RunDir(chaos).checkpoints()
-    assert sorted(kept) == [2, 4, 6] == sorted(RunDir(tmp_path / "straight").checkpoints())
+    kept = RunDir(chaos).checkpoints.kept()
+    assert sorted(kept) == [2, 4, 6] == sorted(RunDir(tmp_path / "straight").checkpoints.kept())
     assert sorted(path.name for path in (chaos / "checkpoints").glob("ckpt-*.index")) == \
         [f"ckpt-{step}.index" for step in (2, 4, 6)]
     tensors = {step: _tensors(prefix) for step, prefix in kept.items()}  # every kept checkpoint loads
-    reference = _tensors(RunDir(tmp_path / "straight").checkpoints()[6])
+    reference = _tensors(RunDir(tmp_path / "straight").checkpoints.kept()[6])
     assert tensors[6].keys() == reference.keys()
     for key, value in reference.items():
         np.testing.assert_array_equal(tensors[6][key], value, err_msg=key)

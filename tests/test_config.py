@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from cyclegan.config import ConfigError, config_from_dict, config_to_dict, load_config, valid_keys
+from cyclegan.config import config_from_dict, config_to_dict, load_config, valid_keys
+from cyclegan.errors import ConfigError
 
 EXPERIMENTS = sorted(path.stem for path in (Path(__file__).resolve().parents[1] / "experiments").glob("*.json"))
 
@@ -122,3 +123,16 @@ def test_non_finite_numbers_in_a_config_file_are_refused(tmp_path):
     path.write_text('{"train": {"generator_lr": NaN}}')  # Python's json reads NaN; a config must not
     with pytest.raises(ConfigError, match="train.generator_lr: expected a finite number"):
         load_config(path)
+
+
+def test_a_variant_table_must_build_exactly_the_names_config_gives():
+    from cyclegan.config import CHOICES, variant_table
+    from cyclegan.gan import pool, precision, update_orders
+    from cyclegan.nets import networks
+
+    assert tuple(update_orders.UPDATE_ORDERS) == CHOICES["train.update_order"]
+    assert tuple(networks.UPSAMPLERS) == CHOICES["generator.upsample"]
+    assert tuple(precision.POLICIES) == CHOICES["train.mixed_precision"]
+    assert pool.POOL_MODES == CHOICES["train.pool_mode"]
+    with pytest.raises(ConfigError, match="builds cyclegan, tfgan but config.CHOICES names cyclegan, aliased, tfgan"):
+        variant_table("train.pool_mode", {"cyclegan": None, "tfgan": None})

@@ -3,8 +3,8 @@
 import keras
 import pytest
 
-from cyclegan.flops import conv_costs
-from cyclegan.layers import Conv
+from cyclegan.nets.layers import Conv
+from cyclegan.perf.flops import conv_costs
 
 
 def test_an_unknown_layer_is_an_error_not_zero_flops():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan.layers import InstanceNorm
-from cyclegan.model import CycleGAN
+from cyclegan.gan.model import CycleGAN
+from cyclegan.nets.layers import InstanceNorm
 from tests.helpers import sgd, tiny_config
 
 GPUS = tf.config.list_physical_devices("GPU")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan import instance_norm
-from cyclegan.layers import InstanceNorm
+from cyclegan.nets import instance_norm
+from cyclegan.nets.layers import InstanceNorm
 
 
 def _forward_backward(implementation, x, scale, offset, upstream):

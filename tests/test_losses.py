@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan import losses
 from cyclegan.config import config_from_dict
+from cyclegan.gan import losses
 
 HEALTHY = np.array([[0.5, -0.5], [1.0, 0.0]], np.float32).reshape(1, 2, 2, 1)
 CANCER = np.array([[0.0, 0.0], [0.25, -1.0]], np.float32).reshape(1, 2, 2, 1)

@@ -1,4 +1,4 @@
-"""Tests of cyclegan.layers and cyclegan.networks: the paper's exact parameter counts, the layers'
+"""Tests of cyclegan.nets.layers and cyclegan.nets.networks: the paper's exact parameter counts, the layers'
 maths, output shapes, and the artefact options (spectral norm, ICNR, mixed precision)."""
 
 import json
@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 from cyclegan.config import config_from_dict
-from cyclegan.layers import ICNR, Conv, InstanceNorm, LeakyReLU, ReflectionPad2D, icnr
-from cyclegan.networks import PatchDiscriminator, ResnetGenerator, build_networks, count_params
+from cyclegan.nets.layers import ICNR, Conv, InstanceNorm, LeakyReLU, ReflectionPad2D, icnr
+from cyclegan.nets.networks import PatchDiscriminator, ResnetGenerator, build_networks, count_params
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 

@@ -11,7 +11,7 @@ from cyclegan.analysis.onset import runner
 from cyclegan.analysis.onset.plan import Evaluation, OnsetRule, load_plan, plan_from_dict, smoke
 from cyclegan.analysis.onset.report import find_onsets, key_steps
 from cyclegan.analysis.onset.scores import calibrate, detection_limits, image_scores, inject, lattice, summary
-from cyclegan.config import ConfigError
+from cyclegan.errors import ConfigError
 
 RULE = OnsetRule(warmup=100, above_real_db=3.0, above_min_db=3.0, consecutive=3)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan.pool import HistoryPool
+from cyclegan.gan.pool import HistoryPool
 
 
 def _image(value):
@@ -234,7 +234,7 @@ def test_a_pool_works_inside_a_mirrored_replica(mode):
 XLA_QUERIES = """
 import sys
 import tensorflow as tf
-from cyclegan.pool import HistoryPool
+from cyclegan.gan.pool import HistoryPool
 
 pool = HistoryPool(4, (6, 6, 1), "pool", sys.argv[1])
 query = tf.function(pool.query, jit_compile=True)

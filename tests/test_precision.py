@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan.model import CycleGAN
+from cyclegan.gan.model import CycleGAN
 from tests.helpers import sgd, tiny_config
 
 SGD_LEARNING_RATE = 0.01

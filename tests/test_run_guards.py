@@ -20,13 +20,15 @@ import tensorflow as tf
 from tensorflow.core.util import event_pb2
 from tensorflow.python.lib.io import file_io
 
-from cyclegan import callbacks, cli
-from cyclegan.config import ConfigError, config_to_dict, load_config
+from cyclegan import cli
+from cyclegan.config import config_to_dict, load_config
 from cyclegan.data.prepare import _sibling
-from cyclegan.errors import DiskFullError, RunInUseError
-from cyclegan.eventfiles import truncate_events
-from cyclegan.rundir import RUN_INFO, RunDir
-from cyclegan.runlock import run_lock
+from cyclegan.errors import ConfigError, DiskFullError, NonFiniteLossError, RunInUseError
+from cyclegan.runs.checkpoints import Checkpoints
+from cyclegan.runs.rundir import RUN_INFO, RunDir
+from cyclegan.runs.runlock import run_lock
+from cyclegan.tensorboard.eventfiles import truncate_events
+from cyclegan.train import callbacks
 from tests.helpers import TINY, make_prepared
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +64,7 @@ def test_a_second_trainer_exits_2_naming_the_holder(prepared, tmp_path, capsys):
 HOLD_THE_LOCK = """
 import sys, time
 from pathlib import Path
-from cyclegan.runlock import run_lock
+from cyclegan.runs.runlock import run_lock
 with run_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(60)
@@ -322,8 +324,8 @@ def test_remove_debris_keeps_the_recorded_checkpoints(tiny_run, tmp_path):
     debris = _plant_debris(run.path)
     removed = run.remove_debris()
     assert sorted(removed) == sorted({*debris[1:], debris[0].parent})
-    assert sorted(run.checkpoints()) == [2, 4]
-    for prefix in run.checkpoints().values():
+    assert sorted(run.checkpoints.kept()) == [2, 4]
+    for prefix in run.checkpoints.kept().values():
         tf.train.load_checkpoint(prefix)
 
 
@@ -410,28 +412,24 @@ def _full_while_recording(monkeypatch, step):
 @pytest.mark.parametrize("full_while", ["writing_shards", "recording"])
 def test_a_checkpoint_that_does_not_fit_keeps_the_last_one_and_resumes(tmp_path, monkeypatch, full_while):
     weights = tf.Variable([1.0, 2.0])
-    model = SimpleNamespace(generator_variables=[weights], discriminator_variables=[])
-    checkpoint = tf.train.Checkpoint(weights=weights)
     checkpoints = tmp_path / "checkpoints"
-    callbacks.save_checkpoint(tf.train.CheckpointManager(checkpoint, str(checkpoints), None, checkpoint_name="ckpt"),
-                              model, 2)
+    writer = Checkpoints(checkpoints).writer({"weights": weights}, 0)
+    writer.save(2)
     with monkeypatch.context() as patches:
         if full_while == "writing_shards":
-            _full_while_writing_shards(patches, checkpoint, 4)
+            _full_while_writing_shards(patches, writer.manager.checkpoint, 4)
         else:
             _full_while_recording(patches, 4)
         with pytest.raises(DiskFullError, match=r"no space left on the device for the checkpoint of step 4 in .*"
                                                 r"the run keeps its checkpoint ckpt-2: free space, then run the same"):
-            callbacks.save_checkpoint(tf.train.CheckpointManager(checkpoint, str(checkpoints), None,
-                                                                 checkpoint_name="ckpt"), model, 4)
+            writer.save(4)
     assert sorted(path.name for path in checkpoints.iterdir()) == \
         ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
     assert tf.train.latest_checkpoint(str(checkpoints)).endswith("ckpt-2")
 
     weights.assign([3.0, 4.0])  # space freed: the resumed run saves its next checkpoint
-    manager = tf.train.CheckpointManager(checkpoint, str(checkpoints), None, checkpoint_name="ckpt")
-    callbacks.save_checkpoint(manager, model, 4)
-    assert sorted(RunDir(tmp_path).checkpoints()) == [2, 4]
+    Checkpoints(checkpoints).writer({"weights": weights}, 0).save(4)
+    assert sorted(RunDir(tmp_path).checkpoints.kept()) == [2, 4]
     np.testing.assert_array_equal(tf.train.load_checkpoint(str(checkpoints / "ckpt-4"))
                                   .get_tensor("weights/.ATTRIBUTES/VARIABLE_VALUE"), [3.0, 4.0])
 
@@ -442,7 +440,7 @@ def test_a_full_disk_exits_with_its_own_code(monkeypatch, tmp_path, capsys, erro
     def full(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr("cyclegan.training.train", full)
+    monkeypatch.setattr("cyclegan.train.training.train", full)
     assert _train(tmp_path, tmp_path / "run") == cli.EXIT_DISK_FULL == 4
     assert "no space left on the device" in capsys.readouterr().err
 
@@ -455,12 +453,12 @@ def test_a_full_disk_mid_training_exits_4_and_the_resume_after_freeing_space_end
         _full_while_recording(patches, 4)
         assert _train(prepared, tmp_path / "run", settings=settings) == cli.EXIT_DISK_FULL
     assert "no space left on the device for the checkpoint of step 4" in capsys.readouterr().err
-    assert sorted(RunDir(tmp_path / "run").checkpoints()) == [2]
+    assert sorted(RunDir(tmp_path / "run").checkpoints.kept()) == [2]
     assert sorted(path.name for path in (tmp_path / "run" / "checkpoints").iterdir()) == \
         ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
 
     assert _train(prepared, tmp_path / "run", settings=settings) == 0
-    assert sorted(RunDir(tmp_path / "run").checkpoints()) == [2, 4, 6]
+    assert sorted(RunDir(tmp_path / "run").checkpoints.kept()) == [2, 4, 6]
 
 
 @pytest.mark.slow  # one training of a tiny model: about 30 s
@@ -477,8 +475,18 @@ def test_a_shard_corrupted_mid_training_stops_with_exit_2_naming_it(prepared, tm
     monkeypatch.setattr(callbacks.StepCheckpoint, "on_train_batch_end", save_then_corrupt)
     assert _train(data, tmp_path / "run", settings=(*TINY, "train.max_steps=20")) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err
-    kept = RunDir(tmp_path / "run").checkpoints()
+    kept = RunDir(tmp_path / "run").checkpoints.kept()
     assert f"training stopped: shard {shard} is unreadable (truncated record at" in err
     assert f"the run keeps ckpt-{max(kept)} to resume from" in err
     for prefix in kept.values():
         tf.train.load_checkpoint(prefix)
+
+
+def test_a_state_with_a_nan_is_not_checkpointed(tmp_path):
+    weights, moments = tf.Variable([1.0, 2.0]), tf.Variable([0.5, 0.5])
+    writer = Checkpoints(tmp_path / "checkpoints").writer({"weights": weights, "moments": moments}, 0)
+    writer.save(2)
+    moments.assign([0.5, float("nan")])
+    with pytest.raises(NonFiniteLossError, match="NaN or Inf by step 4; no checkpoint written"):
+        writer.save(4)
+    assert sorted(RunDir(tmp_path).checkpoints.kept()) == [2]

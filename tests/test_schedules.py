@@ -1,6 +1,6 @@
 import pytest
 
-from cyclegan.schedules import ConstantThenLinearDecay
+from cyclegan.gan.schedules import ConstantThenLinearDecay
 
 
 def test_step_schedule_exp2():

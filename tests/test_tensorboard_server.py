@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
-from cyclegan.eventfiles import TENSORBOARD_FLAGS, tensorboard_command
+from cyclegan.tensorboard.eventfiles import TENSORBOARD_FLAGS, tensorboard_command
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")

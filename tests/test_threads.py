@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cyclegan.threads import ENVIRONMENT_VARIABLE, cpu_cores, layout
+from cyclegan.runtime.threads import ENVIRONMENT_VARIABLE, cpu_cores, layout
 
 
 @pytest.mark.parametrize("cores, expected", [(1, (1, 1)), (2, (2, 1)), (3, (2, 1)), (8, (2, 4)), (64, (2, 32))])
@@ -33,7 +33,7 @@ def test_the_environment_sets_both_counts_and_refuses_anything_else():
 
 SHOW_THREADS = """
 import json
-from cyclegan import threads
+from cyclegan.runtime import threads
 import tensorflow as tf
 threads.configure()
 tf.constant(1.0) + 1.0  # the runtime starts with the counts

@@ -13,8 +13,9 @@ from tensorflow.core.util import event_pb2
 from cyclegan import cli
 from cyclegan.data import pipeline
 from cyclegan.data.dataset import PreparedDataset
-from cyclegan.model import CycleGAN
-from cyclegan.training import steps_per_execution, train
+from cyclegan.gan.model import CycleGAN
+from cyclegan.runs.checkpoints import Checkpoints
+from cyclegan.train.training import steps_per_execution, train
 from tests.helpers import TINY, tiny_config
 
 
@@ -31,7 +32,7 @@ def _events(run_dir: Path):
 def _checkpoint_weights(run_dir: Path, config) -> list[np.ndarray]:
     model = CycleGAN(config)
     latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
-    model.checkpoint().restore(latest).assert_existing_objects_matched()
+    Checkpoints(run_dir / "checkpoints").restore(model.state(), latest)
     return [np.asarray(v) for v in model.generator_variables + model.discriminator_variables] + [
         np.asarray(model.pool_healthy.images), np.asarray(model.pool_cancer.images)]
 

@@ -9,8 +9,8 @@ import tensorflow as tf
 from PIL import Image
 
 from cyclegan import cli
-from cyclegan.rundir import RunDir
-from cyclegan.translate import translate_run
+from cyclegan.runs.rundir import RunDir
+from cyclegan.runs.translate import translate_run
 
 
 def _rows(manifest):

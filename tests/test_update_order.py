@@ -1,6 +1,6 @@
 """Each update order and Adam counter against a plain re-implementation of the originals' semantics.
 
-The reference below is written from the original code's behaviour, not from cyclegan/model.py:
+The reference below is written from the original code's behaviour, not from cyclegan/gan/model.py:
 eager TensorFlow, every network update in the original's order with its own forward pass where
 the original makes one, and TF1's Adam (one beta^t pair per optimizer instance, advanced after
 every `apply_gradients` call). Two steps of a tiny model must match it; a reference with the
@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan import instance_norm
-from cyclegan.model import CycleGAN, optimizer_turns
-from cyclegan.networks import build_networks
+from cyclegan.gan.model import CycleGAN
+from cyclegan.gan.update_orders import optimizer_turns, update_order
+from cyclegan.nets import instance_norm
+from cyclegan.nets.networks import build_networks
 from tests.helpers import tiny_config
 
 STEPS = 2
@@ -184,7 +185,7 @@ def _train_model(config):
     model.compile(run_eagerly=True)
     nets = (model.g_h2c, model.g_c2h, model.d_healthy, model.d_cancer)
     initial = [net.get_weights() for net in nets]
-    per_step = config.train.batches_per_step
+    per_step = update_order(config.train).batches_per_step
     healthy, cancer = _batches(config, STEPS * per_step)
     if per_step == 2:
         data = ((healthy[0::2], cancer[0::2]), (healthy[1::2], cancer[1::2]))

@@ -1,9 +1,9 @@
-"""Analysis of trained runs, in two rooms:
+"""Analysis of trained runs, in three rooms:
 
-  readers/    reader studies: the blinded kit (`study build`), its reading page, and the readout of
-              the readers' ratings (ROC / DeLong per reader, MRMC over all readers)
-  artifacts/  grid artefacts: the metrics, the checkpoint-by-checkpoint report (`artifacts`) and the
-              automated detector (`detect`)
+  artifacts/  grid artefacts: the checkpoint-by-checkpoint report (`artifacts`) and the automated
+              detector (`detect`)
   onset/      the reproduction study (`reproduce`): many runs of several arms, the step where each
               one's grid appears, and the report
+  readers/    reader studies: the blinded kit (`study build`), its reading page, and the readout of
+              the readers' ratings (ROC / DeLong per reader, MRMC over all readers)
 """

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cyclegan.config import ConfigError
-from cyclegan.errors import DatasetError
+from cyclegan.config import CHOICES
+from cyclegan.domains import CANCER, DOMAINS, HEALTHY
+from cyclegan.errors import ConfigError, DatasetError
 
-from .items import DOMAINS
-from .recipes import PAIRINGS
+PAIRINGS = CHOICES["data.pairing"]  # how pipeline.py pairs the domains in an epoch
 
 MANIFEST_NAME = "manifest.json"
 SPLITS = ("train", "eval")
@@ -88,10 +88,10 @@ class PreparedDataset:
         counts = self.counts["train"]
         if pairing not in PAIRINGS:
             raise ValueError(f"data.pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
-        if pairing == "exp1" and counts["healthy"] < counts["cancer"]:
+        if pairing == "exp1" and counts[HEALTHY] < counts[CANCER]:
             raise ValueError(f"data.pairing exp1 pairs every cancer record with a healthy one, but the dataset has "
-                             f"{counts['healthy']} healthy and {counts['cancer']} cancer training records")
-        return counts["cancer"] if pairing == "exp1" else min(counts[domain] for domain in DOMAINS)
+                             f"{counts[HEALTHY]} healthy and {counts[CANCER]} cancer training records")
+        return counts[CANCER] if pairing == "exp1" else min(counts[domain] for domain in DOMAINS)
 
     def epoch_steps(self, global_batch_size: int, batches_per_step: int = 1, pairing: str = "independent") -> int:
         """Steps in an epoch: `paired_images` // global batch size // batches per step (at least 1;

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cyclegan.domains import DOMAINS
+
 from .augment import image_rng
 from .dataset import PreparedDataset, is_prepared
 from .image_files import check_usable, is_image_path, read_image
@@ -50,7 +52,7 @@ def load_inputs(path, size: tuple[int, int], include_masks: bool, domain: str,
         image, stored_mask = preprocess(raw, mask, size)
         origin = "synthetic" if include_masks else "empty"
         stored_mask = np.zeros_like(image) if stored_mask is None else stored_mask
-        example = serialize_example(image, stored_mask, int(domain == "cancer"), str(file), origin)
+        example = serialize_example(image, stored_mask, DOMAINS.index(domain), str(file), origin)
         sources.append(str(file))
         images.append(decode(example).numpy())
     if not images:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DOMAINS = ("healthy", "cancer")  # index = label: 0 healthy (A), 1 cancer (B)
+from cyclegan.domains import DOMAINS
+
 VIEWS = ("CC", "MLO")
 
 

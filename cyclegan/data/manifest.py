@@ -22,11 +22,13 @@ Keys:
 
 from __future__ import annotations
 
+from cyclegan.domains import DOMAINS
+
 from . import augment, image_files, preprocess, synthetic_masks
 from .augment import draw_augmentation
 from .dataset import MANIFEST_VERSION, SPLITS
-from .items import DOMAINS
 from .process_images import MASK_ORIGINS
+from .recipes import PrepareSettings
 
 BIT_DEPTH = 16
 
@@ -66,30 +68,31 @@ def preprocessing_parameters(resize: str) -> dict:
     }
 
 
-def build_manifest(settings: dict, descriptions: dict[str, dict], split: dict, shards: dict | None,
-                   skipped: list[dict]) -> dict:
+def build_manifest(settings: PrepareSettings, selection: dict, descriptions: dict[str, dict], split: dict,
+                   shards: dict | None, skipped: list[dict]) -> dict:
     """The manifest of a preparation.
 
-    settings: size, seed, eval_fraction, split_by, rules, resize, augment_copies, selection, recipe.
-    descriptions: each source's `describe()` by spec. split: split.split_images' result.
+    settings: as prepare_dataset checked them (size in whole pixels). selection: the run's
+    `Selection.describe()`. descriptions: each source's `describe()` by spec. split:
+    split.split_images' result.
     """
-    copies, seed = settings["augment_copies"], settings["seed"]
+    copies, seed = settings.augment_copies, settings.seed
     originals = {name: {domain: len(split[name][domain]) for domain in DOMAINS} for name in SPLITS}
     images = [entry for name in SPLITS for domain in DOMAINS for image in split[name][domain]
               for entry in _entries(image, name, copies, seed)]
     return {
         "version": MANIFEST_VERSION,
         "sources": list(descriptions),
-        "size": settings["size"],
+        "size": list(settings.size),
         "seed": seed,
-        "eval_fraction": settings["eval_fraction"],
-        "split_by": settings["split_by"],
-        "recipe": settings["recipe"],
-        "rules": settings["rules"].describe(),
-        "resize": settings["resize"],
+        "eval_fraction": settings.eval_fraction,
+        "split_by": settings.split_by,
+        "recipe": {"name": settings.recipe, "description": settings.description, "pairing": settings.pairing},
+        "rules": settings.rules.describe(),
+        "resize": settings.resize,
         "bit_depth": BIT_DEPTH,
-        "selection": settings["selection"],
-        "preprocessing": preprocessing_parameters(settings["resize"]),
+        "selection": selection,
+        "preprocessing": preprocessing_parameters(settings.resize),
         "augmentation": {"copies": copies, "seed": seed, **augment.ranges(),
                          "order": "image as floats in [0, 255]; warp image and mask (both bilinear); contrast "
                                   "on the image, clipped to [0, 255]; both min-max scaled to 16 bits again"},

@@ -21,7 +21,7 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from .items import DOMAINS
+from cyclegan.domains import DOMAINS
 
 MAMMOGRAPHY_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.1.2"  # Digital Mammography X-Ray Image, For Presentation
 BITS_STORED = 14
@@ -61,7 +61,7 @@ def write_phantom(out_dir, count: int, seed: int, height: int = 512, width: int 
             _write_dicom(out_dir / domain / f"{stem}.dcm", image, header)
             if label == 1:
                 cv2.imwrite(str(out_dir / "masks" / f"{stem}.png"), lesions.astype(np.uint8) * np.uint8(255))
-    return {"out_dir": str(out_dir), "healthy": count, "cancer": count, "masks": count}
+    return {"out_dir": str(out_dir), **{domain: count for domain in DOMAINS}, "masks": count}
 
 
 def _clear_phantom(out_dir: Path, overwrite: bool) -> None:

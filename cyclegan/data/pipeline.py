@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from cyclegan.domains import CANCER, DOMAINS, HEALTHY
 from cyclegan.errors import DatasetError
 
 from .dataset import MANIFEST_NAME, SPLITS, PreparedDataset
-from .items import DOMAINS
 from .records import parse_example, read_records
 
 
@@ -48,7 +48,7 @@ def train_dataset(dataset: PreparedDataset, global_batch_size: int, include_mask
 
     def epoch_pairs(epoch: tf.Tensor) -> tf.data.Dataset:
         if pairing == "exp1":
-            return _paired(records["healthy"], records["cancer"], counts["cancer"], (seed, 2 * epoch))
+            return _paired(records[HEALTHY], records[CANCER], counts[CANCER], (seed, 2 * epoch))
         shuffled = tuple(
             _shuffled(records[domain], counts[domain], seed=(seed, 2 * epoch + stream))
             for stream, domain in enumerate(DOMAINS)

@@ -18,20 +18,22 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+
+from cyclegan.domains import DOMAINS
 
 from .augment import augment, draw_augmentation
 from .dataset import MANIFEST_NAME, SPLITS
-from .items import DOMAINS, SkippedFile, skip_with_companions
-from .labels import Rules
+from .items import SkippedFile, skip_with_companions
 from .manifest import build_manifest
 from .png_bytes import decode_png, encode_png
 from .preprocess import RESIZE_MODES
 from .process_images import ImageSettings, Job, PreparedImage, process_all
-from .recipes import resolve
+from .recipes import PrepareSettings
 from .records import serialize_encoded, write_shards
 from .selection import Selection, parse_views
-from .sources import open_source
+from .sources.registry import open_source
 from .split import SPLIT_MODES, split_images
 
 IMAGES_PER_SHARD = 256
@@ -39,90 +41,58 @@ IMAGES_PER_SHARD = 256
 
 def prepare_dataset(
     sources: list[str],
-    size: tuple[int, int] | None = None,
-    out_dir=None,
-    eval_fraction: float | None = None,
-    seed: int = 42,
+    settings: PrepareSettings,
+    out_dir,
+    *,
     overwrite: bool = False,
     progress: bool = True,
-    *,
-    recipe: str | None = None,
-    label_rule: str | None = None,
-    bcdr_rule: str | None = None,
-    mask_rule: str | None = None,
-    resize: str | None = None,
-    views=None,
-    exclude=None,
-    augment_copies: int | None = None,
-    split_by: str = "image",
     workers: int = 1,
     dry_run: bool = False,
 ) -> dict:
-    """Prepare "KIND:PATH" sources into `out_dir` at `size` = (height, width) pixels.
+    """Prepare "KIND:PATH" sources into `out_dir` as `settings` (recipes.resolve) say.
 
-    recipe: a name in recipes.RECIPES whose settings apply; any of the settings below given as
-    well (not None) overrides the recipe's, and without a recipe recipes.DEFAULTS apply.
-    label_rule (INbreast), bcdr_rule, mask_rule: labels.LABEL_RULES, BCDR_RULES, MASK_RULES.
-    resize: fit | stretch (preprocess.resize). views: None (all), e.g. ("CC",) or "CC,MLO".
-    exclude: CSV with a Filename column of images to leave out. augment_copies: augmented copies
-    per image (augment.py), kept in their image's split. split_by: image | patient (split.py);
-    `eval_fraction` of each domain (rounded) goes to eval, shuffled with `seed`, which also seeds
-    synthetic masks and augmentation. workers: processes reading and preprocessing images (started
-    with "spawn": a calling script needs an `if __name__ == "__main__":` guard). dry_run: do
-    everything but write; out_dir may be None.
+    overwrite: replace an existing out_dir. progress: show a progress bar. workers: processes
+    reading and preprocessing images (started with "spawn": a calling script needs an
+    `if __name__ == "__main__":` guard). dry_run: do everything but write; out_dir may be None.
 
     Returns the manifest (also written to out_dir/manifest.json). Raises FileExistsError if out_dir
     exists and not `overwrite`, FileNotFoundError for a missing source path, ValueError for an
     unknown source kind, bad settings, a broken source layout, or a domain without images.
     """
-    chosen, recipe_settings = resolve(
-        recipe, size=None if size is None else tuple(size), views=views, label_rule=label_rule,
-        bcdr_rule=bcdr_rule, mask_rule=mask_rule, resize=resize, augment_copies=augment_copies,
-        eval_fraction=eval_fraction)
-    if recipe_settings["size"] is None:
-        raise ValueError("no image size: give one (--size HEIGHTxWIDTH) or a recipe that has one (--recipe)")
-    size = _check_size(recipe_settings["size"])
-    eval_fraction, augment_copies = recipe_settings["eval_fraction"], recipe_settings["augment_copies"]
-    _check_settings(eval_fraction, recipe_settings["resize"], augment_copies, split_by, workers, sources)
-    rules = Rules(recipe_settings["label_rule"], recipe_settings["bcdr_rule"], recipe_settings["mask_rule"])
-    views = recipe_settings["views"]
-    if views is not None:
-        views = parse_views(views if isinstance(views, str) else ",".join(views))
+    settings = replace(settings, size=_checked_size(settings.size))
+    _check_settings(settings, workers, sources)
+    rules = settings.rules
+    views = _parsed_views(settings.views)
     out_dir = None if out_dir is None else Path(out_dir)
     if not dry_run and out_dir is None:
         raise ValueError("an output folder is needed unless this is a dry run")
     if not dry_run and out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; choose another folder or overwrite it (--overwrite)")
-    selection = Selection(views, exclude)
+    selection = Selection(views, settings.exclude)
     opened = {spec: open_source(spec, rules) for spec in sources}
     jobs, skipped = _select(opened, selection)
 
-    image_settings = ImageSettings(size, recipe_settings["resize"], rules, seed)
+    image_settings = ImageSettings(settings.size, settings.resize, rules, settings.seed)
     prepared: list[PreparedImage] = []
     for job, (image, skips) in zip(jobs, process_all(jobs, image_settings, workers, progress)):
         skipped += [{"path": skip.path, "reason": skip.reason, "source": job.source_spec} for skip in skips]
         if image is not None:
             prepared.append(image)
     _check_domains(prepared, sources, skipped)
-    split = split_images(prepared, eval_fraction, seed, split_by)
-    _check_training_images(split, split_by)
-    settings = {"size": list(size), "seed": seed, "eval_fraction": eval_fraction, "split_by": split_by,
-                "rules": rules, "resize": recipe_settings["resize"], "augment_copies": augment_copies,
-                "selection": selection.describe(),
-                "recipe": {"name": recipe, "description": chosen.description, "pairing": chosen.pairing}}
+    split = split_images(prepared, settings.eval_fraction, settings.seed, settings.split_by)
+    _check_training_images(split, settings.split_by)
     descriptions = {spec: source.describe() for spec, source in opened.items()}
     if dry_run:
-        return build_manifest(settings, descriptions, split, None, skipped)
+        return build_manifest(settings, selection.describe(), descriptions, split, None, skipped)
 
     staging = _sibling(out_dir, "partial")
     staging.mkdir(parents=True)
     try:
-        shards = {name: {domain: write_shards(staging, name, domain,
-                                              _examples(split[name][domain], size, augment_copies, seed),
+        shards = {name: {domain: write_shards(staging, name, domain, _examples(split[name][domain], settings),
                                               IMAGES_PER_SHARD)
                          for domain in DOMAINS}
                   for name in SPLITS}
-        manifest = build_manifest(settings, descriptions, split, shards, skipped)
+        manifest = build_manifest(settings, selection.describe(), descriptions, split, shards, skipped)
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
         _move_into_place(staging, out_dir)
     finally:
@@ -130,25 +100,37 @@ def prepare_dataset(
     return manifest
 
 
-def _check_size(size) -> tuple[int, int]:
+def _checked_size(size) -> tuple[int, int]:
+    """(height, width) as ints; ValueError when there is none or it is not two positive whole numbers."""
+    if size is None:
+        raise ValueError("no image size: give one (--size HEIGHTxWIDTH) or a recipe that has one (--recipe)")
     if len(size) != 2 or any(int(side) != side or side < 1 for side in size):
         raise ValueError(f"size must be (height, width) in positive whole pixels, got {size!r}")
     return int(size[0]), int(size[1])
 
 
-def _check_settings(eval_fraction, resize, augment_copies, split_by, workers, sources) -> None:
-    if not 0.0 <= eval_fraction < 1.0:
-        raise ValueError(f"eval_fraction must be in [0, 1), got {eval_fraction}")
-    if resize not in RESIZE_MODES:
-        raise ValueError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
-    if int(augment_copies) != augment_copies or augment_copies < 0:
-        raise ValueError(f"augment_copies must be a whole number >= 0, got {augment_copies}")
-    if split_by not in SPLIT_MODES:
-        raise ValueError(f"split_by must be one of {', '.join(SPLIT_MODES)}, got {split_by!r}")
+def _check_settings(settings: PrepareSettings, workers, sources: list[str]) -> None:
+    """ValueError for an eval_fraction, resize, augment_copies, split_by, workers or sources out of range."""
+    if not 0.0 <= settings.eval_fraction < 1.0:
+        raise ValueError(f"eval_fraction must be in [0, 1), got {settings.eval_fraction}")
+    if settings.resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {settings.resize!r}")
+    copies = settings.augment_copies
+    if int(copies) != copies or copies < 0:
+        raise ValueError(f"augment_copies must be a whole number >= 0, got {copies}")
+    if settings.split_by not in SPLIT_MODES:
+        raise ValueError(f"split_by must be one of {', '.join(SPLIT_MODES)}, got {settings.split_by!r}")
     if int(workers) != workers or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {workers}")
     if not sources:
         raise ValueError("no sources given; pass at least one KIND:PATH")
+
+
+def _parsed_views(views) -> tuple[str, ...] | None:
+    """PrepareSettings.views as a tuple of upper-case view names (None: all); ValueError for an unknown one."""
+    if views is None:
+        return None
+    return parse_views(views if isinstance(views, str) else ",".join(views))
 
 
 def _select(opened: dict, selection: Selection) -> tuple[list[Job], list[dict]]:
@@ -193,8 +175,9 @@ def _skipped_summary(skipped: list[dict], shown: int = 3) -> str:
     return f"{len(skipped)} file(s) skipped{examples}{'; ...' if len(skipped) > shown else ''}"
 
 
-def _examples(images: list[PreparedImage], size: tuple[int, int], copies: int, seed: int) -> Iterator[bytes]:
-    """Serialized examples: each image, then its `copies` augmented copies (source "<path>#augK")."""
+def _examples(images: list[PreparedImage], settings: PrepareSettings) -> Iterator[bytes]:
+    """Serialized examples: each image, then its settings.augment_copies augmented copies (source "<path>#augK")."""
+    size, copies, seed = settings.size, settings.augment_copies, settings.seed
     for image in images:
         yield serialize_encoded(image.image_png, image.mask_png, image.label, image.source, image.mask_origin, *size)
         if not copies:

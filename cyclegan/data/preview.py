@@ -14,8 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from cyclegan.domains import DOMAINS
+
 from .dataset import SPLITS, PreparedDataset
-from .items import DOMAINS
 from .records import decoded_examples
 
 TILE_SIDE = 256

@@ -18,9 +18,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from cyclegan.domains import DOMAINS
+
 from .augment import image_rng
 from .image_files import check_usable
-from .items import DOMAINS, SkippedFile, SourceItem, UnusableFile, skip_with_companions
+from .items import SkippedFile, SourceItem, UnusableFile, skip_with_companions
 from .labels import Rules
 from .png_bytes import encode_png
 from .preprocess import blank_labels, faces_right, preprocess

@@ -1,54 +1,83 @@
-"""Named preparation recipes: every `prepare` setting as one of the originals (or the paper) chose it.
+"""A preparation's settings, and the named recipes: every setting as one of the originals (or the paper) chose it.
 
-`prepare --recipe NAME` takes a recipe's settings; any flag given as well overrides its setting.
-Without a recipe, DEFAULTS apply. `pairing` is how the original trained on the data (the training
-config's `data.pairing`); the manifest records it beside the settings.
+`prepare --recipe NAME` takes a recipe's settings; any flag given as well overrides its setting
+(`resolve`). Without a recipe, DEFAULTS apply. `pairing` is how the original trained on the data (the
+training config's `data.pairing`); the manifest records it beside the settings.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import dataclass, fields, replace
 
-PAIRINGS = ("independent", "exp1")  # config data.pairing; see data/pipeline.py
+from .labels import Rules
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """A full set of preparation settings (see `prepare.prepare_dataset`) and where they come from."""
+class PrepareSettings:
+    """Everything that decides what `prepare.prepare_dataset` writes (not how it runs); the manifest records it.
 
-    description: str
-    size: tuple[int, int] | None
-    views: tuple[str, ...] | None  # None: all views
-    label_rule: str
-    bcdr_rule: str
-    mask_rule: str
-    resize: str
-    augment_copies: int
-    eval_fraction: float
-    pairing: str
+    `prepare_dataset` checks the values (ValueError) before it reads anything.
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    recipe: the RECIPES name these settings come from; None without one.
+    description: where the settings come from, in words.
+    size: (height, width) of the prepared images in pixels, positive whole numbers; None until given
+        (only DEFAULTS has none; `prepare_dataset` refuses it).
+    views: None for all views, else the views to keep, as a tuple such as ("CC",) or as text "CC,MLO"
+        (items.VIEWS, any case).
+    label_rule: INbreast labels, a name in labels.LABEL_RULES.
+    bcdr_rule: BCDR labels and masks, a name in labels.BCDR_RULES.
+    mask_rule: which images get a synthetic mask, a name in labels.MASK_RULES.
+    resize: preprocess.RESIZE_MODES: fit (aspect kept, padded) or stretch (fills the frame).
+    augment_copies: augmented copies per image (augment.py), a whole number >= 0, kept in their image's split.
+    eval_fraction: share of each domain held out for eval (rounded to whole images), in [0, 1).
+    pairing: how the original trained on the data: the training config's data.pairing.
+    seed: an integer seeding the split's shuffle, the synthetic masks and the augmentation.
+    split_by: split.SPLIT_MODES: image (the original: images drawn one by one) or patient (no patient in
+        both splits).
+    exclude: None, or a CSV with a Filename column of images to leave out (selection.py).
+    """
+
+    recipe: str | None = None
+    description: str = "no recipe: the defaults"
+    size: tuple[int, int] | None = None
+    views: tuple[str, ...] | str | None = None
+    label_rule: str = "birads4"
+    bcdr_rule: str = "malignant"
+    mask_rule: str = "synthetic"
+    resize: str = "fit"
+    augment_copies: int = 0
+    eval_fraction: float = 0.15
+    pairing: str = "independent"
+    seed: int = 42
+    split_by: str = "image"
+    exclude: str | os.PathLike | None = None
+
+    @property
+    def rules(self) -> Rules:
+        """The three label and mask rules; ValueError for an unknown name."""
+        return Rules(self.label_rule, self.bcdr_rule, self.mask_rule)
 
 
-DEFAULTS = Recipe(
-    description="no recipe: the defaults", size=None, views=None, label_rule="birads4", bcdr_rule="malignant",
-    mask_rule="synthetic", resize="fit", augment_copies=0, eval_fraction=0.15, pairing="independent")
+DEFAULTS = PrepareSettings()
 
-RECIPES = {
-    "exp1": Recipe(
+RECIPES = {settings.recipe: settings for settings in (
+    PrepareSettings(
+        recipe="exp1",
         description="experiment 1 as its code made it (BreastGAN/experiment1: notebooks/images.ipynb, "
                     "resources/data/loader.py, notebooks/resize_npimages.ipynb, flags/cyclegan.json): CC views "
                     "only, INbreast Mass = X and any BCDR outline as cancer, 1 + 9 augmented copies, no "
                     "held-out split, stretched to 256x256",
         size=(256, 256), views=("CC",), label_rule="mass", bcdr_rule="any-outline", mask_rule="synthetic",
         resize="stretch", augment_copies=9, eval_fraction=0.0, pairing="exp1"),
-    "exp1-paper": Recipe(
+    PrepareSettings(
+        recipe="exp1-paper",
         description="experiment 1 as the paper's text describes it (680 mammograms, CC and MLO views); "
                     "otherwise as its code made it",
         size=(256, 256), views=None, label_rule="mass", bcdr_rule="any-outline", mask_rule="synthetic",
         resize="stretch", augment_copies=9, eval_fraction=0.0, pairing="exp1"),
-    "exp2": Recipe(
+    PrepareSettings(
+        recipe="exp2",
         description="experiment 2 as its code made it (BreastGAN/experiment2: resources/data/loader.py, "
                     "resources/data/transformer.py, local/convert_images.sh, notebooks/treval_split.py): both "
                     "views, INbreast BI-RADS >= 4 cancer and 3 excluded, BCDR by its last outline row, a "
@@ -56,20 +85,19 @@ RECIPES = {
                     "augmented copies, 15 % stratified eval split",
         size=(512, 408), views=None, label_rule="birads4", bcdr_rule="last-outline", mask_rule="synthetic",
         resize="fit", augment_copies=0, eval_fraction=0.15, pairing="independent"),
-}
+)}
 
 
-def resolve(recipe: str | None, **given) -> tuple[Recipe, dict]:
-    """(the recipe used, its settings with every `given` value that is not None put over them).
+def resolve(recipe: str | None = None, **given) -> PrepareSettings:
+    """The settings of `recipe` (a RECIPES name; None: DEFAULTS) with every `given` value that is not
+    None put over them; `given` names PrepareSettings fields other than `recipe`.
 
-    ValueError for an unknown recipe name.
+    ValueError for an unknown recipe name, TypeError for a keyword that is not a setting.
     """
     if recipe is not None and recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; valid recipes: {', '.join(RECIPES)}")
-    chosen = RECIPES[recipe] if recipe else DEFAULTS
-    settings = chosen.as_dict()
-    unknown = set(given) - set(settings)
+    unknown = set(given) - {field.name for field in fields(PrepareSettings)}
     if unknown:
-        raise TypeError(f"not recipe settings: {', '.join(sorted(unknown))}")
-    settings.update({key: value for key, value in given.items() if value is not None})
-    return chosen, settings
+        raise TypeError(f"not preparation settings: {', '.join(sorted(unknown))}")
+    chosen = RECIPES[recipe] if recipe else DEFAULTS
+    return replace(chosen, **{name: value for name, value in given.items() if value is not None})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .items import VIEWS, SourceItem
-from .tables import read_table
+from .sources.tables import read_table
 
 
 def parse_views(text: str) -> tuple[str, ...]:

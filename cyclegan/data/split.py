@@ -12,7 +12,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from .items import DOMAINS
+from cyclegan.domains import DOMAINS
+
 from .process_images import PreparedImage
 
 SPLIT_MODES = ("image", "patient")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cyclegan.data.prepare import prepare_dataset
+from cyclegan.data.recipes import resolve
 from cyclegan.data.records import decoded_examples
 from tests.data.phantom_layouts import write_bcdr
 
@@ -31,7 +32,7 @@ def bcdr(tmp_path_factory) -> tuple[Path, list[dict], list[dict]]:
 @pytest.fixture(scope="module")
 def prepared(bcdr, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("prepared") / "bcdr"
-    return out, prepare_dataset([f"bcdr:{bcdr[0]}"], SIZE, out, eval_fraction=0.0, progress=False)
+    return out, prepare_dataset([f"bcdr:{bcdr[0]}"], resolve(size=SIZE, eval_fraction=0.0), out, progress=False)
 
 
 def test_malign_outlines_are_cancer_everything_else_healthy(bcdr, prepared):
@@ -101,7 +102,8 @@ def test_each_bcdr_rule_labels_and_draws_as_its_original(bcdr, tmp_path, rule, m
                                                          benign_then_malign, benign_only, drawn_rows):
     root, d01, _ = bcdr
     copy = _with_extra_outline_rows(root, d01, tmp_path)
-    manifest = prepare_dataset([f"bcdr:{copy}"], SIZE, None, bcdr_rule=rule, dry_run=True, progress=False)
+    manifest = prepare_dataset([f"bcdr:{copy}"], resolve(size=SIZE, bcdr_rule=rule), None, dry_run=True,
+                               progress=False)
     entries = {str(Path(entry["source"]).relative_to(copy)): entry for entry in manifest["images"]}
     first, second, third = (entries[str(Path(d01[index]["path"]).relative_to(root))] for index in (0, 4, 7))
     assert (first["domain"], second["domain"]) == (malign_then_benign, benign_then_malign)

@@ -8,6 +8,7 @@ import pytest
 
 from cyclegan.data.phantom import write_dicom
 from cyclegan.data.prepare import prepare_dataset
+from cyclegan.data.recipes import resolve
 from cyclegan.data.records import decoded_examples
 from tests.data.phantom_layouts import write_cbis
 
@@ -28,7 +29,7 @@ def cbis(tmp_path_factory) -> tuple[Path, list[dict]]:
 @pytest.fixture(scope="module")
 def prepared(cbis, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("prepared") / "cbis"
-    return out, prepare_dataset([f"cbis:{cbis[0]}"], SIZE, out, eval_fraction=0.0, progress=False)
+    return out, prepare_dataset([f"cbis:{cbis[0]}"], resolve(size=SIZE, eval_fraction=0.0), out, progress=False)
 
 
 def _key(path: str) -> str:
@@ -80,7 +81,8 @@ def test_masks_are_the_full_size_roi_images_and_labels_are_blanked(cbis, prepare
 
 
 def test_views_select_cc_only_as_the_original(cbis):
-    manifest = prepare_dataset([f"cbis:{cbis[0]}"], SIZE, None, views="CC", dry_run=True, progress=False)
+    manifest = prepare_dataset([f"cbis:{cbis[0]}"], resolve(size=SIZE, views="CC"), None, dry_run=True,
+                               progress=False)
     assert {entry["view"] for entry in manifest["images"]} == {"CC"}
     assert manifest["original_counts"]["train"]["cancer"] + manifest["original_counts"]["eval"]["cancer"] == 1
     reasons = [entry["reason"] for entry in manifest["skipped"]]

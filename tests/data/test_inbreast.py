@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cyclegan.data.inbreast import read_osirix_rois
 from cyclegan.data.phantom import write_dicom
 from cyclegan.data.prepare import prepare_dataset
+from cyclegan.data.recipes import resolve
 from cyclegan.data.records import decoded_examples
+from cyclegan.data.sources.inbreast import read_osirix_rois
 from tests.data.phantom_layouts import write_inbreast, write_osirix
 
 SIZE = (64, 48)
@@ -44,8 +45,8 @@ def _expected_label(case: dict, rule: str):
 @pytest.mark.parametrize("rule, healthy, cancer", [("birads4", 6, 6), ("birads3", 6, 8), ("mass", 8, 6)])
 def test_labels_and_counts_under_each_rule(inbreast, rule, healthy, cancer):
     root, written = inbreast
-    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, label_rule=rule, mask_rule="empty", dry_run=True,
-                               progress=False)
+    manifest = prepare_dataset([f"inbreast:{root}"], resolve(size=SIZE, label_rule=rule, mask_rule="empty"), None,
+                               dry_run=True, progress=False)
     domains = {entry["source"]: entry["domain"] for entry in manifest["images"]}
     for index, case in enumerate(written):
         expected = _expected_label(case, rule)
@@ -62,7 +63,8 @@ def test_labels_and_counts_under_each_rule(inbreast, rule, healthy, cancer):
 
 def test_broken_entries_are_skipped_with_their_reasons(inbreast):
     root, written = inbreast
-    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, mask_rule="empty", dry_run=True, progress=False)
+    manifest = prepare_dataset([f"inbreast:{root}"], resolve(size=SIZE, mask_rule="empty"), None, dry_run=True,
+                               progress=False)
     reasons = {entry["path"]: entry["reason"] for entry in manifest["skipped"]}
     assert "unreadable DICOM" in reasons[written[CORRUPT]["path"]]
     assert f"belongs to {written[CORRUPT]['path']}" in reasons[written[CORRUPT]["xml"]]
@@ -77,7 +79,7 @@ def test_broken_entries_are_skipped_with_their_reasons(inbreast):
 
 def test_under_the_synthetic_mask_rule_unannotated_images_get_one_and_healthy_rois_are_kept(inbreast):
     root, written = inbreast
-    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, dry_run=True, progress=False)
+    manifest = prepare_dataset([f"inbreast:{root}"], resolve(size=SIZE), None, dry_run=True, progress=False)
     entries = {entry["source"]: entry for entry in manifest["images"]}
     no_xml = entries[written[NO_XML]["path"]]  # a cancer image without its ROI file: kept, as experiment 2 did
     assert no_xml["domain"] == "cancer" and no_xml["mask"] == "synthetic" and no_xml["mask_files"] == []
@@ -90,7 +92,7 @@ def test_under_the_synthetic_mask_rule_unannotated_images_get_one_and_healthy_ro
 
 def test_every_file_is_in_a_record_or_skipped(inbreast):
     root, _ = inbreast
-    manifest = prepare_dataset([f"inbreast:{root}"], SIZE, None, dry_run=True, progress=False)
+    manifest = prepare_dataset([f"inbreast:{root}"], resolve(size=SIZE), None, dry_run=True, progress=False)
     accounted = {entry["source"] for entry in manifest["images"]}
     accounted |= {path for entry in manifest["images"] for path in entry["mask_files"]}
     accounted |= {entry["path"] for entry in manifest["skipped"]}
@@ -101,8 +103,8 @@ def test_every_file_is_in_a_record_or_skipped(inbreast):
 
 def test_mass_rule_without_a_mass_column_reads_the_roi_names(tmp_path):
     written = write_inbreast(tmp_path / "INbreast", 8, height=SIZE[0], width=SIZE[1], mass_column=False)
-    manifest = prepare_dataset([f"inbreast:{tmp_path / 'INbreast'}"], SIZE, None, label_rule="mass", dry_run=True,
-                               progress=False)
+    manifest = prepare_dataset([f"inbreast:{tmp_path / 'INbreast'}"], resolve(size=SIZE, label_rule="mass"), None,
+                               dry_run=True, progress=False)
     domains = {entry["source"]: entry["domain"] for entry in manifest["images"]}
     assert domains == {case["path"]: ("healthy", "cancer")[case["mass"]] for case in written}
 
@@ -115,8 +117,8 @@ def test_rois_become_the_mask_polygons_filled_and_single_points_kept(tmp_path):
                                      ("Calcification", [(40.5, 50.2)])]
     written = write_inbreast(tmp_path / "INbreast", 4, height=SIZE[0], width=SIZE[1])
     shutil.copy(xml, written[3]["xml"])  # BI-RADS 4a, right breast: the ROI file decides its mask
-    prepare_dataset([f"inbreast:{tmp_path / 'INbreast'}"], (32, 24), tmp_path / "out", eval_fraction=0.0,
-                    progress=False)
+    prepare_dataset([f"inbreast:{tmp_path / 'INbreast'}"], resolve(size=(32, 24), eval_fraction=0.0),
+                    tmp_path / "out", progress=False)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     [cancer] = decoded_examples([str(tmp_path / "out" / name) for name in manifest["shards"]["train"]["cancer"]])
     assert cancer["mask_origin"] == "annotated"
@@ -138,7 +140,8 @@ def test_a_right_breast_ends_up_like_the_left_one(tmp_path):
     breast[(rows - 20) ** 2 + (columns - 8) ** 2 < 16] = 12000  # round blob, upper part near the chest wall
     for case, pixels in ((written[0], breast), (written[1], np.ascontiguousarray(breast[:, ::-1]))):
         write_dicom(Path(case["path"]), pixels, 14, "MONOCHROME2", case["patient"], case["laterality"], "CC", ("t",))
-    prepare_dataset([f"inbreast:{root}"], (32, 32), tmp_path / "out", eval_fraction=0.0, progress=False)
+    prepare_dataset([f"inbreast:{root}"], resolve(size=(32, 32), eval_fraction=0.0), tmp_path / "out",
+                    progress=False)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     images = {example["source"]: example["image"] for example in decoded_examples(
         [str(tmp_path / "out" / name) for name in manifest["shards"]["train"]["healthy"]])}

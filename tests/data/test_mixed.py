@@ -10,13 +10,14 @@ from cyclegan.data import prepare as prepare_module
 from cyclegan.data.augment import Augmentation, augment
 from cyclegan.data.phantom import write_phantom
 from cyclegan.data.prepare import prepare_dataset
+from cyclegan.data.recipes import resolve
 from cyclegan.data.records import decoded_examples
 from tests.data.helpers import assert_rerun_in_another_process_is_identical
 from tests.data.phantom_layouts import write_bcdr, write_cbis, write_inbreast
 
 SIZE = (64, 48)
 COPIES = 2
-SETTINGS = {"augment_copies": COPIES, "split_by": "patient", "eval_fraction": 0.3}
+SETTINGS = resolve(size=SIZE, augment_copies=COPIES, split_by="patient", eval_fraction=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def _sources(raw: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def prepared(raw, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("prepared") / "mixed"
-    return out, prepare_dataset(_sources(raw), SIZE, out, progress=False, **SETTINGS)
+    return out, prepare_dataset(_sources(raw), SETTINGS, out, progress=False)
 
 
 def _records(out: Path, manifest: dict) -> dict[str, dict]:
@@ -100,12 +101,12 @@ def test_copies_are_their_image_warped_as_recorded(prepared):
 
 
 def test_a_rerun_with_two_workers_in_another_process_is_byte_identical(raw, prepared, tmp_path):
-    assert_rerun_in_another_process_is_identical(_sources(raw), SIZE, prepared[0], tmp_path / "again",
-                                                 workers=2, **SETTINGS)
+    assert_rerun_in_another_process_is_identical(_sources(raw), SETTINGS, prepared[0], tmp_path / "again",
+                                                 workers=2)
 
 
 def test_a_dry_run_writes_nothing_and_reports_what_a_run_would(raw, prepared, tmp_path):
-    manifest = prepare_dataset(_sources(raw), SIZE, tmp_path / "data", progress=False, dry_run=True, **SETTINGS)
+    manifest = prepare_dataset(_sources(raw), SETTINGS, tmp_path / "data", progress=False, dry_run=True)
     assert not (tmp_path / "data").exists()
     for key in ("counts", "original_counts", "per_source", "skipped", "images"):
         assert manifest[key] == prepared[1][key], key
@@ -117,7 +118,8 @@ def test_the_exclusion_list_removes_named_images(raw, tmp_path):
     exclude = tmp_path / "exclusions.csv"
     exclude.write_text(f"Filename;Reason\n{inbreast};noisy\n50000003;noisy\n"
                        "patient_1/study_1/img_1_1_1_RCC.tif;noisy\nMass-Training_P_00001_LEFT_CC;x\nnowhere.dcm;x\n")
-    manifest = prepare_dataset(_sources(raw), SIZE, None, exclude=exclude, progress=False, dry_run=True)
+    manifest = prepare_dataset(_sources(raw), resolve(size=SIZE, exclude=exclude), None, progress=False,
+                               dry_run=True)
     excluded = [entry["path"] for entry in manifest["skipped"] if "exclusion file" in entry["reason"]]
     assert len(excluded) == 5  # the BCDR name is listed in both D01 and D02: names match wherever they occur
     assert manifest["selection"]["excluded_names_unmatched"] == ["nowhere.dcm"]
@@ -127,7 +129,7 @@ def test_the_exclusion_list_removes_named_images(raw, tmp_path):
 def test_an_interruption_while_writing_keeps_the_previous_output(raw, tmp_path, monkeypatch):
     sources = [f"bcdr:{raw / 'BCDR'}"]
     out = tmp_path / "data"
-    prepare_dataset(sources, SIZE, out, progress=False)
+    prepare_dataset(sources, resolve(size=SIZE), out, progress=False)
     before = {path.name: path.read_bytes() for path in out.iterdir()}
     calls = []
 
@@ -140,7 +142,7 @@ def test_an_interruption_while_writing_keeps_the_previous_output(raw, tmp_path, 
     serialize = prepare_module.serialize_encoded
     monkeypatch.setattr(prepare_module, "serialize_encoded", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        prepare_dataset(sources, SIZE, out, progress=False, overwrite=True, augment_copies=1)
+        prepare_dataset(sources, resolve(size=SIZE, augment_copies=1), out, progress=False, overwrite=True)
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
     assert [path.name for path in tmp_path.iterdir()] == ["data"]  # no staging folder left behind
     assert json.loads((out / "manifest.json").read_text())["augmentation"]["copies"] == 0
@@ -151,5 +153,5 @@ def test_no_usable_images_is_an_error(tmp_path):
     for case in written:
         Path(case["path"]).write_bytes(b"broken")
     with pytest.raises(ValueError, match=r"no usable images.*5 file\(s\) skipped"):
-        prepare_dataset([f"inbreast:{tmp_path / 'INbreast'}"], SIZE, tmp_path / "data", progress=False)
+        prepare_dataset([f"inbreast:{tmp_path / 'INbreast'}"], resolve(size=SIZE), tmp_path / "data", progress=False)
     assert not (tmp_path / "data").exists()

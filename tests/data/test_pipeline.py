@@ -12,6 +12,7 @@ from cyclegan.data.dataset import PreparedDataset
 from cyclegan.data.phantom import write_phantom
 from cyclegan.data.pipeline import decoder, eval_images, train_dataset
 from cyclegan.data.prepare import prepare_dataset
+from cyclegan.data.recipes import resolve
 from cyclegan.data.records import FEATURES
 
 SIZE = (64, 48)
@@ -22,7 +23,7 @@ TRAIN_PER_DOMAIN = 14  # 16 per domain, 2 to eval
 def data_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pipeline")
     write_phantom(root / "raw", count=16, seed=5, height=SIZE[0], width=SIZE[1])
-    prepare_dataset([f"folder:{root / 'raw'}"], SIZE, root / "data", progress=False)
+    prepare_dataset([f"folder:{root / 'raw'}"], resolve(size=SIZE), root / "data", progress=False)
     return root / "data"
 
 
@@ -166,7 +167,8 @@ def test_exp1_pairing_fixes_pairs_by_index_and_leaves_the_extra_healthy_images_o
     write_phantom(tmp_path / "raw", count=10, seed=6, height=SIZE[0], width=SIZE[1])
     for path in sorted((tmp_path / "raw" / "cancer").iterdir())[6:]:
         path.unlink()
-    prepare_dataset([f"folder:{tmp_path / 'raw'}"], SIZE, tmp_path / "data", eval_fraction=0.0, progress=False)
+    prepare_dataset([f"folder:{tmp_path / 'raw'}"], resolve(size=SIZE, eval_fraction=0.0), tmp_path / "data",
+                    progress=False)
     dataset = PreparedDataset.open(tmp_path / "data")
     assert dataset.epoch_steps(2, pairing="exp1") == 3 and dataset.epoch_steps(2) == 3
     stored = {domain: [example.numpy() for example in tf.data.TFRecordDataset(dataset.shard_paths("train", domain),

@@ -1,6 +1,7 @@
 """Preparation of an any-folder source into split GZIP TFRecord shards and a manifest."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -12,10 +13,12 @@ from cyclegan.data import prepare as prepare_module
 from cyclegan.data.inputs import load_inputs
 from cyclegan.data.phantom import write_phantom
 from cyclegan.data.prepare import prepare_dataset
+from cyclegan.data.recipes import DEFAULTS, RECIPES, resolve
 from cyclegan.data.records import FEATURES
 from tests.data.helpers import assert_rerun_in_another_process_is_identical
 
 SIZE = (64, 48)
+SETTINGS = resolve(size=SIZE)
 PER_DOMAIN = 16
 BENIGN = "healthy_0001_R_CC"  # the healthy image given a mask
 
@@ -39,7 +42,7 @@ def raw(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def prepared(raw, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("prepared") / "data"
-    return out, prepare_dataset([f"folder:{raw}"], SIZE, out, progress=False)
+    return out, prepare_dataset([f"folder:{raw}"], SETTINGS, out, progress=False)
 
 
 def _examples(out: Path, manifest: dict) -> list[dict]:
@@ -106,7 +109,8 @@ def test_examples_hold_oriented_16_bit_images_masks_and_labels(prepared):
 
 
 def test_under_the_empty_mask_rule_healthy_masks_are_empty_and_their_annotations_reported(raw, tmp_path):
-    manifest = prepare_dataset([f"folder:{raw}"], SIZE, tmp_path / "data", progress=False, mask_rule="empty")
+    manifest = prepare_dataset([f"folder:{raw}"], resolve(size=SIZE, mask_rule="empty"), tmp_path / "data",
+                               progress=False)
     assert manifest["mask_origins"] == {"healthy": {"annotated": 0, "synthetic": 0, "empty": PER_DOMAIN},
                                         "cancer": {"annotated": PER_DOMAIN - 1, "synthetic": 1, "empty": 0}}
     reasons = {Path(entry["path"]).name: entry["reason"] for entry in manifest["skipped"]}
@@ -117,7 +121,7 @@ def test_under_the_empty_mask_rule_healthy_masks_are_empty_and_their_annotations
 
 @pytest.mark.slow  # tests/data/test_mixed.py checks the same with two workers in the default suite
 def test_a_rerun_in_another_process_gives_byte_identical_output(prepared, raw, tmp_path):
-    assert_rerun_in_another_process_is_identical([f"folder:{raw}"], SIZE, prepared[0], tmp_path / "again")
+    assert_rerun_in_another_process_is_identical([f"folder:{raw}"], SETTINGS, prepared[0], tmp_path / "again")
 
 
 def test_an_existing_output_is_refused_unless_overwrite(raw, tmp_path):
@@ -125,8 +129,8 @@ def test_an_existing_output_is_refused_unless_overwrite(raw, tmp_path):
     out.mkdir()
     (out / "old.txt").write_text("old")
     with pytest.raises(FileExistsError, match="already exists"):
-        prepare_dataset([f"folder:{raw}"], SIZE, out, progress=False)
-    prepare_dataset([f"folder:{raw}"], SIZE, out, overwrite=True, progress=False)
+        prepare_dataset([f"folder:{raw}"], SETTINGS, out, progress=False)
+    prepare_dataset([f"folder:{raw}"], SETTINGS, out, overwrite=True, progress=False)
     assert (out / "manifest.json").is_file() and not (out / "old.txt").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data"]  # no staging leftovers
 
@@ -137,7 +141,7 @@ def test_an_interrupted_run_leaves_no_dataset(raw, tmp_path, monkeypatch):
 
     monkeypatch.setattr(prepare_module, "write_shards", fail)
     with pytest.raises(KeyboardInterrupt):
-        prepare_dataset([f"folder:{raw}"], SIZE, tmp_path / "data", progress=False)
+        prepare_dataset([f"folder:{raw}"], SETTINGS, tmp_path / "data", progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -146,7 +150,7 @@ def test_a_missing_domain_is_an_error_naming_it(tmp_path):
     for path in (tmp_path / "raw" / "cancer").iterdir():
         path.unlink()
     with pytest.raises(ValueError, match=r"no cancer images in folder:.*raw"):
-        prepare_dataset([f"folder:{tmp_path / 'raw'}"], SIZE, tmp_path / "data", progress=False)
+        prepare_dataset([f"folder:{tmp_path / 'raw'}"], SETTINGS, tmp_path / "data", progress=False)
     assert not (tmp_path / "data").exists()
 
 
@@ -154,14 +158,24 @@ def test_no_usable_images_is_an_error(tmp_path):
     (tmp_path / "raw" / "healthy").mkdir(parents=True)
     (tmp_path / "raw" / "healthy" / "readme.md").write_text("nothing here")
     with pytest.raises(ValueError, match="no usable images"):
-        prepare_dataset([f"folder:{tmp_path / 'raw'}"], SIZE, tmp_path / "data", progress=False)
+        prepare_dataset([f"folder:{tmp_path / 'raw'}"], SETTINGS, tmp_path / "data", progress=False)
 
 
 def test_bad_sources_are_rejected_clearly(tmp_path):
     with pytest.raises(ValueError, match="valid kinds: bcdr, cbis, folder, inbreast"):
-        prepare_dataset([f"inbreast2:{tmp_path}"], SIZE, tmp_path / "data", progress=False)
+        prepare_dataset([f"inbreast2:{tmp_path}"], SETTINGS, tmp_path / "data", progress=False)
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        prepare_dataset([f"folder:{tmp_path / 'nowhere'}"], SIZE, tmp_path / "data", progress=False)
+        prepare_dataset([f"folder:{tmp_path / 'nowhere'}"], SETTINGS, tmp_path / "data", progress=False)
+
+
+def test_resolve_puts_the_given_settings_over_the_recipes():
+    settings = resolve("exp1", size=(64, 64), views=None, seed=7)  # None keeps the recipe's views
+    assert settings == replace(RECIPES["exp1"], size=(64, 64), seed=7) and settings.views == ("CC",)
+    assert SETTINGS == replace(DEFAULTS, size=SIZE) and SETTINGS.recipe is None
+    with pytest.raises(ValueError, match="unknown recipe 'exp3'; valid recipes: exp1, exp1-paper, exp2"):
+        resolve("exp3")
+    with pytest.raises(ValueError, match="no image size"):
+        prepare_dataset(["folder:unused"], resolve(), None, dry_run=True)
 
 
 def test_a_wide_png_is_padded_at_the_bottom_and_right_facing_breasts_are_flipped(tmp_path):
@@ -173,7 +187,8 @@ def test_a_wide_png_is_padded_at_the_bottom_and_right_facing_breasts_are_flipped
     cv2.circle(wide, (30, 12), 4, 60000, thickness=-1)  # bright blob in its upper part
     cv2.imwrite(str(root / "healthy" / "left.png"), wide)
     cv2.imwrite(str(root / "cancer" / "right.tif"), np.ascontiguousarray(wide[:, ::-1]))
-    manifest = prepare_dataset([f"folder:{root}"], SIZE, tmp_path / "data", eval_fraction=0.0, progress=False)
+    manifest = prepare_dataset([f"folder:{root}"], resolve(size=SIZE, eval_fraction=0.0), tmp_path / "data",
+                               progress=False)
     images = {example["domain"]: example["image"] for example in _examples(tmp_path / "data", manifest)}
     np.testing.assert_array_equal(images["healthy"], images["cancer"])
     assert images["healthy"][:16].any() and not images["healthy"][16:].any()  # 40x120 -> 16x48, not stretched
@@ -191,7 +206,8 @@ def test_non_finite_constant_and_too_small_images_are_skipped_with_their_reasons
     cv2.imwrite(str(root / "cancer" / "dot.png"), np.full((1, 1), 200, np.uint8))
     cv2.imwrite(str(root / "cancer" / "narrow.png"), np.tile(np.arange(31, dtype=np.uint8), (64, 1)).T)
     cv2.imwrite(str(root / "cancer" / "smallest.png"), np.tile(np.arange(32, dtype=np.uint8), (32, 1)))
-    manifest = prepare_dataset([f"folder:{root}"], SIZE, tmp_path / "data", eval_fraction=0.0, progress=False)
+    manifest = prepare_dataset([f"folder:{root}"], resolve(size=SIZE, eval_fraction=0.0), tmp_path / "data",
+                               progress=False)
     reasons = {Path(entry["path"]).name: entry["reason"] for entry in manifest["skipped"]}
     assert reasons == {"nan.tif": "6 of 3072 pixels are NaN or infinite",
                        "zeros.png": "constant image: every pixel is 0",

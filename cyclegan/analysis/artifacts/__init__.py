@@ -1,7 +1,5 @@
-"""Grid artefacts of a run's translations.
+"""Grid artefacts of a run's translations (the scores themselves: cyclegan/grid_scores.py).
 
-Modules:
-  metrics   the grid-artefact scores (`cpr_db`, `tile_rms`) and where the paper saw grid patterns appear
   report    `artifacts`: the scores checkpoint by checkpoint against the real images, as CSV, JSON and plot
   detector  `detect`: an automated reader, how detectable the modifications are checkpoint by checkpoint
 """

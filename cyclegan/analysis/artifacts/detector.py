@@ -27,11 +27,10 @@ from tqdm import tqdm
 
 from cyclegan.analysis.readers.roc import auc_score_ci
 from cyclegan.data.pipeline import split_images
-from cyclegan.directions import INPUT_DOMAIN
-from cyclegan.rundir import RunDir
-from cyclegan.translate import translate_batches
-
-from .metrics import grid_artifact_score
+from cyclegan.domains import INPUT_DOMAIN
+from cyclegan.grid_scores import grid_artifact_score
+from cyclegan.runs.rundir import RunDir
+from cyclegan.runs.translate import translate_batches
 
 FEATURES = ("cpr4_db", "tile4_rms", "cpr2_db", "tile2_rms", "high_band_log_share", "mid_band_log_share",
             "laplacian_rel_std")

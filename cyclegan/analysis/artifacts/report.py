@@ -2,7 +2,7 @@
 
 Images are (N, H, W, C) float arrays in [-1, 1]; only the image channel (0) is scored. `tile_rms`
 is taken inside the breast (the input's pixels above the black background), `cpr_db` over the
-whole image (see metrics.py). A translation is scored on its own, exactly like the real image
+whole image (see cyclegan/grid_scores.py). A translation is scored on its own, exactly like the real image
 it came from, so the real images' scores are the baseline a translation's rise is measured from.
 """
 
@@ -19,11 +19,10 @@ from tqdm import tqdm
 
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.data.pipeline import split_images
-from cyclegan.directions import INPUT_DOMAIN
-from cyclegan.rundir import RunDir
-from cyclegan.translate import translate_batches
-
-from .metrics import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, paper_experiment, score_images
+from cyclegan.domains import DIRECTIONS, INPUT_DOMAIN
+from cyclegan.grid_scores import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, paper_experiment, score_images
+from cyclegan.runs.rundir import RunDir
+from cyclegan.runs.translate import translate_batches
 
 CSV_COLUMNS = ["step", "direction"] + [f"{metric}_{stat}" for metric in METRICS for stat in ("median", "q25", "q75")] \
     + [f"baseline_{metric}" for metric in METRICS]
@@ -90,7 +89,7 @@ def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) 
     paper_onset = f"{low // 1000}k" + (f"–{high // 1000}k" if high != low else "")
     last_step = max(row["step"] for row in curve.rows)
     show_paper = last_step >= low / 2  # the paper's marks would squash a short run's curve
-    colours = {"h2c": "tab:red", "c2h": "tab:blue"}
+    colours = dict(zip(DIRECTIONS, ("tab:red", "tab:blue")))
     for axis, metric in zip(axes, METRICS):
         for direction, colour in colours.items():
             rows = sorted((r for r in curve.rows if r["direction"] == direction), key=lambda r: r["step"])

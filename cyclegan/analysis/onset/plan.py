@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cyclegan.config import ConfigError
+from cyclegan.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]  # the repository: arms' config paths are relative to it
 

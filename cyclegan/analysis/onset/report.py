@@ -17,15 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from cyclegan.analysis.artifacts.metrics import PAPER_ONSETS, PAPER_SIZES, paper_experiment, periodic_hann
 from cyclegan.data.dataset import PreparedDataset
-from cyclegan.directions import INPUT_DOMAIN
-from cyclegan.machine import device_description
-from cyclegan.rundir import RunDir
-from cyclegan.schedules import ConstantThenLinearDecay
-from cyclegan.training import plan_schedule
+from cyclegan.domains import INPUT_DOMAIN
+from cyclegan.gan.schedules import ConstantThenLinearDecay
+from cyclegan.gan.update_orders import update_order
+from cyclegan.grid_scores import PAPER_ONSETS, PAPER_SIZES, paper_experiment, periodic_hann
+from cyclegan.runs.rundir import RunDir
+from cyclegan.runs.translate import Translator
+from cyclegan.runtime.machine import device_description
+from cyclegan.train.training import run_length
 
-from .runner import Study, StudyRun, Translator
+from .runner import Study, StudyRun
 from .scores import PERIODS, calibrate, detection_limits
 
 
@@ -65,8 +67,9 @@ def schedule_facts(run: StudyRun, step: int) -> dict:
     """{"epochs", "schedule_fraction", "generator_lr", "discriminator_lr"} of `run` at `step`."""
     train = run.config.train
     dataset = PreparedDataset.open(run.data)
-    steps_per_epoch = dataset.epoch_steps(train.batch_size, train.batches_per_step, run.config.data.pairing)
-    unit = plan_schedule(run.config, dataset, 1).steps_per_unit
+    steps_per_epoch = dataset.epoch_steps(train.batch_size, update_order(train).batches_per_step,
+                                          run.config.data.pairing)
+    unit = run_length(run.config, dataset, 1).steps_per_unit
     total = train.duration * unit
 
     def rate(base):

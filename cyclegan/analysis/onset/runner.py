@@ -30,16 +30,15 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from cyclegan import threads
-from cyclegan.config import ConfigError, ExperimentConfig, load_config
+from cyclegan.config import ExperimentConfig, load_config
 from cyclegan.data.dataset import PreparedDataset, is_prepared
-from cyclegan.data.items import DOMAINS
 from cyclegan.data.pipeline import split_images
-from cyclegan.directions import INPUT_DOMAIN
-from cyclegan.errors import DatasetError
-from cyclegan.rundir import RunDir
-from cyclegan.training import plan_schedule
-from cyclegan.translate import translate_batches
+from cyclegan.domains import DOMAINS, INPUT_DOMAIN
+from cyclegan.errors import ConfigError, DatasetError
+from cyclegan.runs.rundir import RunDir
+from cyclegan.runs.translate import Translator
+from cyclegan.runtime import threads
+from cyclegan.train.training import run_length
 
 from .plan import ROOT, Arm, Plan, select
 from .scores import image_scores, summary
@@ -125,13 +124,14 @@ class Study:
         for run in self.runs:
             dataset = PreparedDataset.open(run.data)
             dataset.check_size(run.size, f"the arm {run.arm.name} trains at {run.size[0]}x{run.size[1]}")
-            run.end_step = plan_schedule(run.config, dataset, 1).end_step
+            run.end_step = run_length(run.config, dataset, 1).end_step
 
     def _make_data(self, size) -> None:
         if self.given_data:
             return
         from cyclegan.data.phantom import write_phantom
         from cyclegan.data.prepare import prepare_dataset
+        from cyclegan.data.recipes import resolve
 
         data = self.plan.data
         height, width = (int(side) for side in data.phantom_size.lower().split("x"))
@@ -141,10 +141,11 @@ class Study:
             if is_prepared(prepared):
                 continue
             raw = self.out / "data" / f"phantom-{purpose}"
-            if not (raw / "healthy").is_dir():
+            if not all((raw / domain).is_dir() for domain in DOMAINS):
                 print(f"Making the {purpose} phantom: {count} images per domain, seed {seed} ({raw})")
                 write_phantom(raw, count, seed, height=height, width=width, overwrite=raw.exists())
-            prepare_dataset([f"folder:{raw}"], size, prepared, progress=False, overwrite=prepared.exists())
+            prepare_dataset([f"folder:{raw}"], resolve(size=size), prepared, progress=False,
+                            overwrite=prepared.exists())
 
     def heldout_images(self, size) -> dict[str, np.ndarray]:
         """{domain: (N, H, W, C)} the scored images: the held-out phantom's (both its splits), or the
@@ -163,7 +164,7 @@ class Study:
     # training
 
     def current_step(self, run: StudyRun) -> int:
-        return max(RunDir(run.path).checkpoints(), default=0) if run.path.exists() else 0
+        return max(RunDir(run.path).checkpoints.kept(), default=0) if run.path.exists() else 0
 
     def status(self) -> dict:
         path = self.out / "status.json"
@@ -256,7 +257,7 @@ class Study:
         if not run.path.exists():
             return rows
         scored = {row["step"] for row in rows}
-        steps = [step for step in sorted(RunDir(run.path).checkpoints()) if step not in scored]
+        steps = [step for step in sorted(RunDir(run.path).checkpoints.kept()) if step not in scored]
         if not steps:
             return rows
         heldout = self.heldout_images(run.size)
@@ -304,44 +305,6 @@ def _by_size(data_dirs) -> dict[tuple[int, int], Path]:
                              "give one dataset per size")
         by_size[size] = folder
     return by_size
-
-
-class Translator:
-    """A run's generators, built once and restored step by step: translate(step, direction, images)."""
-
-    def __init__(self, run: RunDir):
-        self.run = run
-        self.generators = None
-        self.calls = {}
-        self.step = None
-
-    def __call__(self, step: int, direction: str, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
-        if self.generators is None:
-            self.generators = self.run.generators(step)
-            self.calls = {name: tf.function(generator) for name, generator in self.generators.items()}
-        elif step != self.step:
-            self.run.restore_generators(self.generators, step)
-        self.step = step
-        return translate_batches(self.calls[direction], images, batch_size)
-
-
-def run_study(plan: Plan, out_dir, data_dirs=(), parallel: int | None = None, progress: bool = True,
-              report_only: bool = False, arms=(), seeds=()) -> dict:
-    """Train (or resume) and score every run of `plan` in `out_dir`, then write the report; returns
-    onset.json's content. `parallel`: trainings at once (default: one per core); `report_only`:
-    score what is there and report, training nothing; `arms`, `seeds`: only these (default: all)."""
-    from .report import write_report
-
-    parallel = parallel or default_parallel()
-    if parallel < 1:
-        raise ValueError(f"parallel must be at least 1; got {parallel}")
-    study = Study(plan, out_dir, data_dirs, arms, seeds)
-    study.start()
-    if not report_only:
-        study.train(parallel, progress)
-    for run in study.runs:
-        study.score(run)
-    return write_report(study)
 
 
 def default_parallel() -> int:

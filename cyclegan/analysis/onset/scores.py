@@ -3,7 +3,7 @@ the real images' band, and how small a lattice the score detects.
 
 Images are float (N, H, W, C) arrays in [-1, 1]; channel 0 is scored. Every image is scored on its
 own, translations exactly like the real images they came from, at both lattice periods a
-generator's two stride-2 upsamplings can paint: 2 and 4 pixels (metrics.py). The breast is the
+generator's two stride-2 upsamplings can paint: 2 and 4 pixels (cyclegan/grid_scores.py). The breast is the
 input's pixels above the black background.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cyclegan.analysis.artifacts.metrics import grid_artifact_score
+from cyclegan.grid_scores import grid_artifact_score
 
 PERIODS = (2, 4)
 BAND = (25, 75)  # the real images' band: these percentiles of their per-image scores

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LABELS = {0: "healthy", 1: "cancer"}
-DIRECTIONS = {0: "h2c", 1: "c2h"}  # by the source's label
+from cyclegan.domains import DIRECTIONS, DOMAINS
+
 ID_DIGITS = 10  # hex digits of an image ID
 
 
@@ -100,8 +100,8 @@ def design_study(layout: str, sources: dict[int, list[str]], seed: int, cases: i
     spec = get_layout(layout)
     cases = spec.default_cases if cases is None else cases
     pairs, alone = spec.per_label(cases)
-    available = {label: sorted(set(sources.get(label, []))) for label in LABELS}
-    short = {LABELS[label]: len(names) for label, names in available.items() if len(names) < cases}
+    available = {label: sorted(set(sources.get(label, []))) for label in range(len(DOMAINS))}
+    short = {DOMAINS[label]: len(names) for label, names in available.items() if len(names) < cases}
     if short:
         raise ValueError(f"layout {layout} with {cases} cases per label needs {cases} healthy and {cases} cancer "
                          f"source images; too few: " + ", ".join(f"{count} {name}" for name, count in short.items()))

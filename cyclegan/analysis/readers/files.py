@@ -23,11 +23,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from cyclegan.domains import DOMAINS
+
 KEY_REQUIRED = ("id", "source", "label", "modified")
 RESPONSE_REQUIRED = ("id", "malignancy", "modified")
 RATINGS = ("malignancy", "modified")
 RATING_RANGE = (1, 5)
-LABEL_WORDS = {"0": 0, "healthy": 0, "1": 1, "cancer": 1}
+LABEL_WORDS = {**{str(label): label for label in range(len(DOMAINS))},
+               **{domain: label for label, domain in enumerate(DOMAINS)}}
 MODIFIED_WORDS = {"no": False, "0": False, "yes": True, "1": True}
 SHOWN_ERRORS = 10  # rows named in an error message
 

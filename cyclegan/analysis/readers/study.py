@@ -31,11 +31,12 @@ from PIL import Image
 from cyclegan.data.dataset import is_prepared
 from cyclegan.data.inputs import load_inputs
 from cyclegan.data.preprocess import REGION_MARGIN, REGION_SIDE, breast_region
-from cyclegan.rundir import RunDir
-from cyclegan.translate import translate_batches
+from cyclegan.domains import DIRECTIONS, DOMAINS
+from cyclegan.runs.rundir import RunDir
+from cyclegan.runs.translate import translate_batches
 
 from .audit import audit_leaks, write_leak_audit
-from .design import DIRECTIONS, LABELS, StudyDesign, design_study, get_layout
+from .design import StudyDesign, design_study, get_layout
 from .files import write_responses_template
 from .page import write_reading_page
 
@@ -72,7 +73,7 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, step: int 
     spec.per_label(cases)  # a ValueError now, before any image is read, when `cases` does not fit
     size = (config.data.height, config.data.width)
     images = {label: _source_images(input_path, size, config.data.include_masks, domain, split)
-              for label, domain in LABELS.items()}
+              for label, domain in enumerate(DOMAINS)}
     _check_enough(images, cases, layout, spec.cases_multiple, input_path, split)
     design = design_study(layout, {label: list(found) for label, found in images.items()}, seed, cases)
     pixels = _pixels(design, images, run.generators(step), batch_size, keep_background)
@@ -116,11 +117,13 @@ def _source_images(input_path, size, include_masks: bool, domain: str, split: st
 
 
 def _check_enough(images: dict, cases: int, layout: str, multiple: int, input_path, split: str) -> None:
-    counts = {LABELS[label]: len(found) for label, found in images.items()}
+    counts = {DOMAINS[label]: len(found) for label, found in images.items()}
     if min(counts.values()) < cases:
         where = f"the {split} split of {input_path}" if is_prepared(input_path) else str(input_path)
-        raise ValueError(f"layout {layout} with {cases} cases per label needs {cases} healthy and {cases} cancer "
-                         f"source images; {where} has {counts['healthy']} healthy and {counts['cancer']} cancer. "
+        needed = " and ".join(f"{cases} {domain}" for domain in DOMAINS)
+        found = " and ".join(f"{counts[domain]} {domain}" for domain in DOMAINS)
+        raise ValueError(f"layout {layout} with {cases} cases per label needs {needed} "
+                         f"source images; {where} has {found}. "
                          f"Use a larger input (or --split train), or fewer --cases (a multiple of {multiple})")
 
 
@@ -158,7 +161,7 @@ def _write_answer_key(path: Path, design: StudyDesign, step: int) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=KEY_COLUMNS)
         writer.writeheader()
-        writer.writerows({"id": shown.id, "source": shown.source, "label": LABELS[shown.label],
+        writer.writerows({"id": shown.id, "source": shown.source, "label": DOMAINS[shown.label],
                           "modified": "yes" if shown.modified else "no", "direction": shown.direction,
                           "step": step if shown.modified else "", "pair_id": shown.pair_id,
                           "screen": shown.screen, "side": shown.side} for shown in design.images)

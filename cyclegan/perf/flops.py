@@ -39,8 +39,9 @@ import keras
 from keras import layers
 
 from cyclegan.config import ExperimentConfig
-from cyclegan.layers import Conv, InstanceNorm, LeakyReLU, ReflectionPad2D
-from cyclegan.networks import PatchDiscriminator, ResidualBlock, ResnetGenerator, build_networks
+from cyclegan.gan.update_orders import update_order
+from cyclegan.nets.layers import Conv, InstanceNorm, LeakyReLU, ReflectionPad2D
+from cyclegan.nets.networks import PatchDiscriminator, ResidualBlock, ResnetGenerator, build_networks
 
 # The layers left out by the rules above (UpSampling2D: a x2 resize, elementwise).
 UNCOUNTED = (InstanceNorm, ReflectionPad2D, layers.ZeroPadding2D, layers.UpSampling2D, LeakyReLU, layers.ReLU,
@@ -112,9 +113,9 @@ def train_step_flops(config: ExperimentConfig, networks=None) -> dict[str, int]:
     g, g0 = sum(cost.flops for cost in g_costs), g_costs[0].flops
     d, d0 = sum(cost.flops for cost in d_costs), d_costs[0].flops
     discriminator_updates = 4 * (3 * d - d0)
-    order = config.train.update_order
-    if order == "alternating":
+    order = update_order(config.train)
+    if order.generator_passes == 2:
         generator_updates = 2 * (9 * g - 2 * g0 + 2 * d)
     else:
-        generator_updates = 12 * g - 2 * g0 + 4 * d + (2 * g if order == "sequential" else 0)
+        generator_updates = 12 * g - 2 * g0 + 4 * d + (2 * g if order.batches_per_step == 2 else 0)
     return {"generator_forward": g, "discriminator_forward": d, "step": generator_updates + discriminator_updates}

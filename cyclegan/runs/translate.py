@@ -17,8 +17,8 @@ from PIL import Image, PngImagePlugin
 from tqdm import tqdm
 
 from cyclegan.data.inputs import load_inputs
-from cyclegan.directions import INPUT_DOMAIN, REVERSE
-from cyclegan.rundir import RunDir
+from cyclegan.domains import INPUT_DOMAIN, REVERSE
+from cyclegan.runs.rundir import RunDir
 
 MANIFEST_COLUMNS = ["source", "step", "direction", "translated", "reconstructed", "difference", "arrays"]
 
@@ -95,3 +95,22 @@ def _write_outputs(step_dir: Path, index: int, source: str, original: np.ndarray
                         difference=difference)
     files["arrays"] = str(arrays.relative_to(step_dir.parent))
     return {"source": source, "step": step, "direction": direction, **files}
+
+
+class Translator:
+    """A run's generators, built once and restored step by step: translate(step, direction, images)."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.generators = None
+        self.calls = {}
+        self.step = None
+
+    def __call__(self, step: int, direction: str, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
+        if self.generators is None:
+            self.generators = self.run.generators(step)
+            self.calls = {name: tf.function(generator) for name, generator in self.generators.items()}
+        elif step != self.step:
+            self.run.restore_generators(self.generators, step)
+        self.step = step
+        return translate_batches(self.calls[direction], images, batch_size)

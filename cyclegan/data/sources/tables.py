@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .items import UnusableFile
+from ..items import UnusableFile
 
 DELIMITERS = ",;\t"
 

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage
 
-from cyclegan.analysis.artifacts.metrics import periodic_hann
+from cyclegan.grid_scores import periodic_hann
 
 DIFFERENCE_GAIN = 4.0  # differences span -0.25..0.25 image units from black to white
 HIGH_PASS_PERIOD = 4  # the local mean spans one period of the transposed convs' 4-pixel lattice

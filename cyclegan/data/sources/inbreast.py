@@ -23,9 +23,9 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from .image_files import read_dicom
-from .items import Pixels, SkippedFile, SourceItem, UnusableFile, skip_with_companions
-from .labels import LABEL_RULES, Rules, birads_category, label_from_birads
+from ..image_files import read_dicom
+from ..items import Pixels, SkippedFile, SourceItem, UnusableFile, skip_with_companions
+from ..labels import LABEL_RULES, Rules, birads_category, label_from_birads
 from .outlines import draw_outlines
 from .tables import Row, Table, read_table
 

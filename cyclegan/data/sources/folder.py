@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from .image_files import UnreadableImage, is_image_path, read_image, read_mask
-from .items import DOMAINS, Pixels, SkippedFile, SourceItem, UnusableFile, skip_with_companions
-from .labels import Rules
+from cyclegan.domains import CANCER, DOMAINS
+
+from ..image_files import UnreadableImage, is_image_path, read_image, read_mask
+from ..items import Pixels, SkippedFile, SourceItem, UnusableFile, skip_with_companions
+from ..labels import Rules
 
 
 class FolderSource:
@@ -42,7 +44,7 @@ class FolderSource:
 
     def __iter__(self) -> Iterator[SourceItem | SkippedFile]:
         yield from self.unusable_masks
-        cancer_stems = {path.stem for path in self.domain_files["cancer"]}
+        cancer_stems = {path.stem for path in self.domain_files[CANCER]}
         for label, domain in enumerate(DOMAINS):
             for path in self.domain_files[domain]:
                 owns_mask = label == 1 or path.stem not in cancer_stems

@@ -4,13 +4,10 @@ TensorFlow's default on an n-core CPU runs up to n ops at once (inter-op threads
 split its work over n threads (intra-op). A CycleGAN step has two independent halves (each
 generator with its discriminator) that TensorFlow runs side by side, so two convolutions that each
 ask for every core compete for them. `configure()` gives each op its own share instead:
-min(2, n) ops at once, n // that many threads each (on 2 cores: 2 ops, 1 thread each).
-
-Measured on a 2-core Xeon (docs/speed.md): exp1's step 1.12x as fast on average with AVX-512;
-with oneDNN limited to AVX2, 1.04x in one sitting and within the noise in another; exp2's
-unchanged within the noise. With a GPU visible, TensorFlow's defaults stay (the
-CPU only feeds the GPU). CYCLEGAN_CPU_THREADS=INTER,INTRA sets both counts;
-CYCLEGAN_CPU_THREADS=tensorflow keeps TensorFlow's defaults.
+min(2, n) ops at once, n // that many threads each (on 2 cores: 2 ops, 1 thread each); what that
+gains is measured in docs/speed.md. With a GPU visible, TensorFlow's defaults stay (the CPU only
+feeds the GPU). CYCLEGAN_CPU_THREADS=INTER,INTRA sets both counts; CYCLEGAN_CPU_THREADS=tensorflow
+keeps TensorFlow's defaults.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@
                      "data_history": [{"data", "data_sha256", "from_step"[, "allowed_by"]}, one per change]};
                      "data" is relative to the run directory when the two share a folder other than the root
     checkpoints/     ckpt-<step>.index and .data-*, and TensorFlow's `checkpoint` state file listing them
+                     (checkpoints.py: what a checkpoint holds, writing and reading it)
     tensorboard/     event files (eventfiles.py)
     train.lock       the trainer's lock (runlock.py)
 """
@@ -19,15 +20,16 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from cyclegan.config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict, load_config, valid_keys
+from cyclegan.errors import ConfigError
+from cyclegan.config import ExperimentConfig, config_from_dict, config_to_dict, load_config, valid_keys
 from cyclegan.data.dataset import PreparedDataset
-from cyclegan.directions import INPUT_DOMAIN
-from cyclegan.networks import ResnetGenerator, build_networks
-from cyclegan.runlock import run_lock
+from cyclegan.domains import DIRECTIONS
+from cyclegan.nets.networks import ResnetGenerator, build_networks
+from cyclegan.runs.checkpoints import Checkpoints
+from cyclegan.runs.runlock import run_lock
 
 CONFIG_NAME = "config.json"
 RUN_INFO = "run.json"
-CHECKPOINT_NAME = "ckpt"
 ALLOW_OTHER_DATA = "--allow-other-data"
 # Fields that may change when a run is resumed: how far to train and on what hardware.
 RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy"), ("train", "jit_compile"),
@@ -37,7 +39,7 @@ RESUMABLE_CHANGES = {("train", "max_steps"), ("train", "strategy"), ("train", "j
 # value) the message adds what changed and the command that resumes it as it started: the entry's
 # shipped file with a --set for every setting in which the run differs from it. A name is never
 # changed on resume: TensorBoard's events go to tensorboard/<name>/, so a renamed run would split in two.
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
 RETIRED_DEFINITIONS = (
     ({"name": "exp2", "data.include_masks": True, "generator.upsample": "conv_transpose"}, "exp2_script_defaults.json",
      "experiments/exp2.json now holds experiment 2's run script's configuration (local/run.sh: no masks, "
@@ -50,13 +52,8 @@ RETIRED_DEFINITIONS = (
      "current fake), and this run was started with the `cyclegan` rule, the pool as written"),
 )
 # Temporary files of an interrupted write: config.json/run.json staging, event-file truncation
-# (eventfiles.py), a checkpoint's shards before their merge, the checkpoint state file's staging.
-DEBRIS_PATTERNS = ("*.partial", "tensorboard/**/.*.truncating", "checkpoints/*_temp", "checkpoints/checkpoint.tmp*")
-
-
-def checkpoint_step(prefix: str) -> int:
-    """The step of a checkpoint path prefix (".../ckpt-<step>")."""
-    return int(prefix.rsplit("-", 1)[1])
+# (eventfiles.py); checkpoints.py names a checkpoint's own.
+DEBRIS_PATTERNS = ("*.partial", "tensorboard/**/.*.truncating")
 
 
 class RunDir:
@@ -64,6 +61,7 @@ class RunDir:
 
     def __init__(self, path):
         self.path = Path(path)
+        self.checkpoints = Checkpoints(self.checkpoints_dir)
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -154,7 +152,7 @@ class RunDir:
             self._recorded(history[-1]["data"]) != dataset.path.resolve()
         if moved_or_changed:
             history.append({"data": data, "data_sha256": dataset.fingerprint,
-                            "from_step": max(self.checkpoints(), default=0),
+                            "from_step": max(self.checkpoints.kept(), default=0),
                             **({"allowed_by": ALLOW_OTHER_DATA} if other else {})})
         return {"data": data, "data_sha256": dataset.fingerprint, "data_history": history}
 
@@ -184,36 +182,17 @@ class RunDir:
         """Remove what killed trainers left half-written: temporary files (DEBRIS_PATTERNS) and
         checkpoint files that the state file does not list, which a trainer killed between writing
         and recording them leaves. Call only while holding the lock. Returns the removed paths."""
-        kept = {Path(prefix).name for prefix in self.checkpoints().values()}
         debris = [path for pattern in DEBRIS_PATTERNS for path in self.path.glob(pattern)]
-        debris += [path for path in self.checkpoints_dir.glob(f"{CHECKPOINT_NAME}-*")
-                   if path.is_file() and path.name.split(".")[0] not in kept]
+        debris += self.checkpoints.unlisted_files()
         for path in debris:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         return debris
 
     # checkpoints/
 
-    def checkpoint_manager(self, checkpoint: tf.train.Checkpoint, max_to_keep: int) -> tf.train.CheckpointManager:
-        """Writes `checkpoint` into checkpoints/ as ckpt-<step> (`save(checkpoint_number=step)`);
-        `max_to_keep` 0 keeps every one."""
-        return tf.train.CheckpointManager(checkpoint, str(self.checkpoints_dir), checkpoint_name=CHECKPOINT_NAME,
-                                          max_to_keep=max_to_keep or None)
-
-    def checkpoints(self) -> dict[int, str]:
-        """{step: checkpoint path prefix} of every completely written checkpoint, oldest first."""
-        state = tf.train.get_checkpoint_state(str(self.checkpoints_dir))
-        if state is None:
-            return {}
-        return {checkpoint_step(prefix): prefix for prefix in state.all_model_checkpoint_paths}
-
-    def latest_checkpoint(self) -> str | None:
-        """The path prefix of the latest checkpoint, or None when the run has none."""
-        return tf.train.latest_checkpoint(str(self.checkpoints_dir))
-
     def kept_steps(self) -> list[int]:
         """The steps of the kept checkpoints, ascending; FileNotFoundError when the run has none."""
-        kept = sorted(self.checkpoints())
+        kept = sorted(self.checkpoints.kept())
         if not kept:
             raise FileNotFoundError(f"{self.path} has no checkpoints yet")
         return kept
@@ -229,21 +208,17 @@ class RunDir:
         return list(steps)
 
     def generators(self, step: int) -> dict[str, ResnetGenerator]:
-        """{direction: generator} ("h2c", "c2h") with the weights of the kept checkpoint of `step`.
-
-        The checkpoint holds each network under its name (build_networks; model.py `checkpoint`).
-        """
+        """{direction: generator} (domains.DIRECTIONS) with the weights of the kept checkpoint of `step`."""
         g_h2c, g_c2h, _, _ = build_networks(self.config())
-        generators = dict(zip(INPUT_DOMAIN, (g_h2c, g_c2h)))
+        generators = dict(zip(DIRECTIONS, (g_h2c, g_c2h)))
         self.restore_generators(generators, step)
         return generators
 
     def restore_generators(self, generators: dict[str, ResnetGenerator], step: int) -> None:
         """Load the weights of the kept checkpoint of `step` into `generators` (as `generators` returns)."""
         [step] = self.select_steps([step])
-        checkpoint = tf.train.Checkpoint(**{generator.name: generator for generator in generators.values()})
-        status = checkpoint.restore(self.checkpoints()[step])
-        status.expect_partial().assert_existing_objects_matched()
+        self.checkpoints.restore_part({generator.name: generator for generator in generators.values()},
+                                      self.checkpoints.kept()[step])
 
 
 def _differences(saved: dict, resolved: dict) -> list[str]:

@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from .image_files import read_raster
-from .items import Pixels, SkippedFile, SourceItem, UnusableFile
-from .labels import BCDR_RULES, Rules
+from ..image_files import read_raster
+from ..items import Pixels, SkippedFile, SourceItem, UnusableFile
+from ..labels import BCDR_RULES, Rules
 from .outlines import draw_outlines
 from .tables import Row, Table, read_table
 

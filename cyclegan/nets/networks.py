@@ -20,8 +20,9 @@ from functools import partial
 import keras
 from keras import layers, ops
 
-from cyclegan.config import ConvConfig, DiscriminatorConfig, ExperimentConfig, GeneratorConfig
-from cyclegan.layers import Conv, InstanceNorm, LeakyReLU, ReflectionPad2D, icnr
+from cyclegan.config import ConvConfig, DiscriminatorConfig, ExperimentConfig, GeneratorConfig, variant_table
+from cyclegan.domains import DIRECTIONS, DOMAINS, discriminator, generator
+from cyclegan.nets.layers import Conv, InstanceNorm, LeakyReLU, ReflectionPad2D, icnr
 
 WEIGHT_STDDEV = 0.02  # std of the normal / truncated normal conv weights and of the IN scale
 LEAKY_RELU_SLOPE = 0.2
@@ -37,36 +38,36 @@ class Padding:
     same_convs: bool
 
 
-# The variants a network config chooses from, by name: config.py takes its choices from these tables.
-# Factories build a fresh object per call (an unseeded Keras initializer gives equal values on every call).
-PADDINGS = {  # padding
+# The variants a network config chooses from, by the names config.CHOICES gives them. Factories
+# build a fresh object per call (an unseeded Keras initializer gives equal values on every call).
+PAD_MODES = variant_table("generator.padding", {
     "zero": Padding(layers.ZeroPadding2D, same_convs=True),
     "reflect": Padding(ReflectionPad2D, same_convs=False),
-}
-KERNEL_INITIALIZERS = {  # kernel_init
+})
+KERNEL_INITIALIZERS = variant_table("generator.kernel_init", {
     "truncated_normal": lambda: keras.initializers.TruncatedNormal(0.0, WEIGHT_STDDEV),
     "normal": lambda: keras.initializers.RandomNormal(0.0, WEIGHT_STDDEV),
-}
-NORM_SCALE_INITIALIZERS = {  # norm_scale_init
+})
+NORM_SCALE_INITIALIZERS = variant_table("generator.norm_scale_init", {
     "truncated_normal": lambda: keras.initializers.TruncatedNormal(1.0, WEIGHT_STDDEV),
     "ones": keras.initializers.Ones,
-}
-CONV_BIASES = {  # conv_bias: whether a conv has a bias, given whether a norm follows it
+})
+CONV_BIASES = variant_table("generator.conv_bias", {  # whether a conv has a bias, given whether a norm follows it
     "always": lambda normalised: True,
     "unnormalised": lambda normalised: not normalised,
-}
-ACTIVATIONS = {  # generator activation
+})
+ACTIVATIONS = variant_table("generator.activation", {
     "leaky_relu": lambda: LeakyReLU(LEAKY_RELU_SLOPE),
     "relu": layers.ReLU,
-}
-RESIDUAL_ACTIVATIONS = {  # generator residual_activation: applied to block + input, or nothing
+})
+RESIDUAL_ACTIVATIONS = variant_table("generator.residual_activation", {  # applied to block + input, or nothing
     "relu": layers.ReLU,
     "none": None,
-}
-UPSAMPLING_INITIALIZERS = {  # generator transpose_init: the upsampling convs' kernel initializer
+})
+UPSAMPLING_INITIALIZERS = variant_table("generator.transpose_init", {  # the upsampling convs' kernel initializer
     "network": lambda config: KERNEL_INITIALIZERS[config.kernel_init](),
     "glorot_uniform": lambda config: keras.initializers.GlorotUniform(),
-}
+})
 
 
 def _conv_unit(config: ConvConfig, filters: int, kernel_size: int, *,
@@ -74,7 +75,7 @@ def _conv_unit(config: ConvConfig, filters: int, kernel_size: int, *,
                activation: str | None = None, transpose: bool = False,
                kernel_initializer: keras.initializers.Initializer | None = None) -> list[keras.layers.Layer]:
     """[pad] -> conv -> [instance norm] -> [activation], with the network-wide settings of `config`."""
-    unit = [PADDINGS[config.padding].pad(pad)] if pad else []
+    unit = [PAD_MODES[config.padding].pad(pad)] if pad else []
     unit.append(Conv(
         filters, kernel_size, strides, padding,
         use_bias=CONV_BIASES[config.conv_bias](norm),
@@ -89,8 +90,8 @@ def _conv_unit(config: ConvConfig, filters: int, kernel_size: int, *,
 
 def _size_keeping_conv(config: GeneratorConfig, filters: int, kernel_size: int, **options) -> list[keras.layers.Layer]:
     """A conv unit whose output is (H / strides, W / strides): 'same' where the padding mode says so
-    (PADDINGS), else a pad of kernel_size // 2 and 'valid'."""
-    if PADDINGS[config.padding].same_convs:
+    (PAD_MODES), else a pad of kernel_size // 2 and 'valid'."""
+    if PAD_MODES[config.padding].same_convs:
         return _conv_unit(config, filters, kernel_size, padding="same", **options)
     return _conv_unit(config, filters, kernel_size, pad=kernel_size // 2, **options)
 
@@ -121,16 +122,11 @@ def _resize_conv_upsample(interpolation: str, config: GeneratorConfig, filters: 
         config, filters, 3, pad=1, activation=config.activation, kernel_initializer=initializer)
 
 
-UPSAMPLERS = {  # generator upsample: (config, filters) -> the layers of one x2 upsampling
+UPSAMPLERS = variant_table("generator.upsample", {  # (config, filters) -> the layers of one x2 upsampling
     "conv_transpose": _transposed_conv_upsample,
     "nn_upsample_conv": partial(_resize_conv_upsample, "nearest"),
     "bilinear_upsample_conv": partial(_resize_conv_upsample, "bilinear"),
-}
-# Each config field that names a variant -> its table, for config.py's validation.
-CONV_CHOICES = {"padding": PADDINGS, "kernel_init": KERNEL_INITIALIZERS, "conv_bias": CONV_BIASES,
-                "norm_scale_init": NORM_SCALE_INITIALIZERS}
-GENERATOR_CHOICES = {**CONV_CHOICES, "activation": ACTIVATIONS, "residual_activation": RESIDUAL_ACTIVATIONS,
-                     "upsample": UPSAMPLERS, "transpose_init": UPSAMPLING_INITIALIZERS}
+})
 
 
 @keras.saving.register_keras_serializable(package="cyclegan")
@@ -255,10 +251,8 @@ def build_networks(config: ExperimentConfig) -> tuple[ResnetGenerator, ResnetGen
     """
     channels = config.channels
     networks = (
-        ResnetGenerator(config.generator, channels, name="g_h2c"),
-        ResnetGenerator(config.generator, channels, name="g_c2h"),
-        PatchDiscriminator(config.discriminator, channels, name="d_healthy"),
-        PatchDiscriminator(config.discriminator, channels, name="d_cancer"),
+        *(ResnetGenerator(config.generator, channels, name=generator(direction)) for direction in DIRECTIONS),
+        *(PatchDiscriminator(config.discriminator, channels, name=discriminator(domain)) for domain in DOMAINS),
     )
     zeros = ops.zeros((1, *config.image_shape))
     for network in networks:

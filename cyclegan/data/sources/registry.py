@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from ..items import SkippedFile, SourceItem
+from ..labels import Rules
 from .bcdr import BcdrSource
 from .cbis import CbisSource
 from .folder import FolderSource
 from .inbreast import InbreastSource
-from .items import SkippedFile, SourceItem
-from .labels import Rules
 
 
 class Source(Protocol):

@@ -1,43 +1,13 @@
-"""`python -m cyclegan bench`: speed of one training step at a config's full size, against the
-machine's own matrix-multiply peak, and the input pipeline's rate.
+"""`python -m cyclegan bench`: the speed of one training step at a config's full size, against the
+machine's own matrix-multiply peak, and the input pipeline's rate (docs/speed.md explains every
+field of the result, the method and the figures measured).
 
-- Step time: `fit` on one repeated random batch of the config's size (global batch = per-replica
-  batch x replicas), with the config's pool, strategy, XLA, precision and steps-per-execution
-  settings; each step's time is the interval between consecutive batch ends, each waiting for the
-  losses, divided by the steps per execution. The first `warmup` executions (tracing,
-  compilation, first allocations) are dropped; the median of the rest is reported.
-- FLOPs per step: counted from the layer shapes (cyclegan/flops.py says how).
-- Peak: the best rate of chains of large square matmuls in the convolutions' compute dtype,
-  timed in the same run on one device; on a CPU as many chains at once as the process runs ops at
-  once (`cpu_threads`, cyclegan/threads.py; TensorFlow's default: one per core), so that every
-  core works whatever the thread counts; utilisation = achieved FLOP/s / (peak x replicas).
-- Input pipeline: batches per second from prepared TFRecords (`--data`, or a temporary phantom
-  prepared at the config's size), decoded exactly as training reads them, with nothing else
-  running.
-
-- `--compare-plain`: the project's step and a plain Keras 3 step of the same networks
-  (benchmarks/plain_keras_step.py: stock layers, `GroupNormalization(groups=-1)` as instance
-  norm, one persistent tape, one compiled `train_step`, no pool), both in the single-pass
-  `train.update_order=joint` order whatever the config says, on the same batch from the same
-  weights, interleaved step by step in one process: after each of the project's timed steps
-  (inside its `fit`) one plain step runs, timed on its own, so that both see the same machine
-  state. The plain step's first `warmup` steps (tracing, compilation) run before. Both do the
-  same FLOPs per step. `plain_ms_per_step` is the median of the plain step's `steps` timed steps;
-  `speedup_vs_plain` = plain_ms_per_step / ms_per_step (above 1: the project's step is faster).
-- `device` names the CPU's instruction-set level ("AVX-512 + AMX", "AVX-512", "AVX2", "NEON", ...,
-  from the CPU flags) after its model; `cpu_isa` gives the level alone, also on GPU machines.
-
-- `cpu_threads`: how many ops run at once and with how many threads each (`inter_op`,
-  `intra_op`; 0 = TensorFlow's default, as many as cores), set by cyclegan/threads.py.
-- `instance_norm`: the instance-norm implementation the step ran with, how it was chosen (measured
-  now, read from the cache, or set by CYCLEGAN_INSTANCE_NORM) and, when measured, each
-  implementation's milliseconds (cyclegan/instance_norm.py).
-- `--profile DIR`: after the timed steps, 2 more executions run under the TensorFlow profiler (trace in DIR);
-  `profile.ms_per_step_by_op` sums the executor threads' time per op type (cyclegan/op_profile.py).
-
-Other work on the machine slows every figure: while the steps are timed, the CPU time that other
-processes used is measured (`background_cores`, in cores, from /proc/stat on Linux); compare
-runs only when it is near 0.
+`run_bench(config, ...)` returns a dict: ms_per_step (median over the timed executions, warm-up
+dropped), flops_per_step (flops.py), peak_flops and utilization (achieved / (peak x replicas)),
+pipeline_steps_per_s, the machine (`device`, `cpu_isa`), `cpu_threads` (threads.py),
+`instance_norm` (instance_norm.py) and `background_cores` (other processes' CPU use while timing);
+with `--compare-plain` also the plain Keras step's ms (benchmarks/plain_keras_step.py) and
+speedup_vs_plain; with `--profile DIR` the profiler's ms per op type (op_profile.py).
 """
 
 from __future__ import annotations
@@ -53,18 +23,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cyclegan import flops, instance_norm, op_profile, precision, threads
 from cyclegan.config import ExperimentConfig, config_from_dict, config_to_dict
 from cyclegan.data import pipeline
 from cyclegan.data.dataset import PreparedDataset
-from cyclegan.distribution import select_strategy
-from cyclegan.machine import cpu_flags, cpu_isa, device_description
-from cyclegan.model import CycleGAN
+from cyclegan.gan import precision
+from cyclegan.gan.model import CycleGAN
+from cyclegan.gan.update_orders import update_order
+from cyclegan.nets import instance_norm
+from cyclegan.perf import flops, op_profile
+from cyclegan.runtime import threads
+from cyclegan.runtime.machine import cpu_flags, cpu_isa, device_description
+from cyclegan.train.distribution import select_strategy
 
 PROFILED_STEPS = 2  # traced after the timed ones with --profile
 PROFILE_LINES = 10  # op types listed in the readable report
 PHANTOM_IMAGES = 12  # per domain, for the pipeline rate when no prepared data is given
-PLAIN_STEP = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_keras_step.py"
+PLAIN_STEP = Path(__file__).resolve().parents[2] / "benchmarks" / "plain_keras_step.py"
 
 
 class _StepClock(keras.callbacks.Callback):
@@ -150,7 +124,7 @@ def fit_seconds(model: CycleGAN, batch, steps: int, warmup: int) -> list[float]:
     """Seconds per step of `steps` executions of `model.fit` on the repeated `batch`, after `warmup`
     untimed ones (an execution runs train.steps_per_execution steps; its time is divided among them)."""
     step_input = batch
-    if model.config.train.batches_per_step == 2:  # the sequential order's second batch
+    if update_order(model.config.train).batches_per_step == 2:  # the sequential order's second batch
         step_input = (step_input, step_input)
     batches = tf.data.Dataset.from_tensors(step_input).repeat()
     clock = _StepClock()
@@ -236,7 +210,7 @@ def pipeline_batches_per_second(data_dir, config: ExperimentConfig, global_batch
                                 warmup: int = 5) -> float:
     """Batches per second that `pipeline.train_dataset` delivers from prepared data."""
     dataset = pipeline.train_dataset(PreparedDataset.open(data_dir), global_batch, config.data.include_masks,
-                                     config.seed, batches_per_step=config.train.batches_per_step,
+                                     config.seed, batches_per_step=update_order(config.train).batches_per_step,
                                      pairing=config.data.pairing)
     iterator = iter(dataset)
     for _ in range(warmup):
@@ -251,10 +225,11 @@ def prepare_phantom(root: Path, config: ExperimentConfig) -> Path:
     """A phantom of PHANTOM_IMAGES per domain, prepared at the config's size under `root`."""
     from cyclegan.data.phantom import write_phantom
     from cyclegan.data.prepare import prepare_dataset
+    from cyclegan.data.recipes import resolve
 
     height, width = config.data.height, config.data.width
     write_phantom(root / "raw", PHANTOM_IMAGES, seed=config.seed, height=height, width=width)
-    prepare_dataset([f"folder:{root / 'raw'}"], (height, width), root / "prepared", progress=False)
+    prepare_dataset([f"folder:{root / 'raw'}"], resolve(size=(height, width)), root / "prepared", progress=False)
     return root / "prepared"
 
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .image_files import UnreadableImage, read_dicom, read_dicom_shape
-from .items import Pixels, SkippedFile, SourceItem, UnusableFile
-from .labels import Rules
+from ..image_files import UnreadableImage, read_dicom, read_dicom_shape
+from ..items import Pixels, SkippedFile, SourceItem, UnusableFile
+from ..labels import Rules
 from .tables import Row, Table, read_table
 
 COLUMNS = ("patient_id", "left or right breast", "image view", "pathology", "image file path",

@@ -6,21 +6,15 @@ from __future__ import annotations
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 
-from cyclegan import panels
-from cyclegan.analysis.artifacts.metrics import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, PAPER_SIZES
-from cyclegan.directions import INPUT_DOMAIN, REVERSE
+from cyclegan.domains import DIRECTIONS, INPUT_DOMAIN, OUTPUT_DOMAIN, REVERSE
+from cyclegan.grid_scores import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, PAPER_SIZES
+from cyclegan.tensorboard import panels
 
-DIRECTIONS = tuple(INPUT_DOMAIN)
 _NO_STEP_MARKS = "(TensorBoard cannot mark these steps on the charts.)"
 
 
-def output_domain(direction: str) -> str:
-    """The domain a direction translates into: "cancer" for h2c, "healthy" for c2h."""
-    return INPUT_DOMAIN[REVERSE[direction]]
-
-
 def _named(direction: str) -> str:
-    return f"{direction} ({INPUT_DOMAIN[direction]} → {output_domain(direction)})"
+    return f"{direction} ({INPUT_DOMAIN[direction]} → {OUTPUT_DOMAIN[direction]})"
 
 
 def panel_description(direction: str, with_masks: bool) -> str:
@@ -103,7 +97,7 @@ def _loss_descriptions() -> dict[str, str]:
     """{log name: description} of the loss terms CycleGAN.train_step logs."""
     described = {}
     for direction in DIRECTIONS:
-        source, target = INPUT_DOMAIN[direction], output_domain(direction)
+        source, target = INPUT_DOMAIN[direction], OUTPUT_DOMAIN[direction]
         described[f"g_{direction}/adversarial"] = (
             f"{direction}'s LSGAN adversarial term: weight × mean((D_{target}({direction}({source})) − 1)²).")
         described[f"generators/cycle_{source}"] = (

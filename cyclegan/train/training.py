@@ -18,15 +18,17 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from cyclegan import callbacks as cb
 from cyclegan.config import ExperimentConfig
 from cyclegan.data import pipeline
 from cyclegan.data.dataset import PreparedDataset
-from cyclegan.distribution import check_same_step, is_chief, output_dir, select_strategy
 from cyclegan.errors import DatasetError
-from cyclegan.eventfiles import run_events_dir, tensorboard_command, truncate_events
-from cyclegan.model import CycleGAN
-from cyclegan.rundir import CONFIG_NAME, RunDir, checkpoint_step
+from cyclegan.gan.model import CycleGAN
+from cyclegan.gan.update_orders import update_order
+from cyclegan.runs.checkpoints import checkpoint_step
+from cyclegan.runs.rundir import CONFIG_NAME, RunDir
+from cyclegan.tensorboard.eventfiles import run_events_dir, tensorboard_command, truncate_events
+from cyclegan.train import callbacks as cb
+from cyclegan.train.distribution import check_same_step, is_chief, output_dir, select_strategy
 
 
 @dataclass
@@ -38,20 +40,21 @@ class TrainResult:
 
 
 @dataclass
-class Schedule:
+class RunLength:
     global_batch: int  # image pairs per batch over all replicas
     steps_per_unit: int  # steps per epoch, or 1 when the schedule counts steps
     end_step: int  # where this call stops
 
 
-def plan_schedule(config: ExperimentConfig, dataset: PreparedDataset, replicas: int) -> Schedule:
+def run_length(config: ExperimentConfig, dataset: PreparedDataset, replicas: int) -> RunLength:
     """The run's batch and length on this dataset; ValueError when the dataset cannot fill a step."""
     global_batch = config.train.batch_size * replicas
-    steps_per_epoch = dataset.epoch_steps(global_batch, config.train.batches_per_step, config.data.pairing)
+    steps_per_epoch = dataset.epoch_steps(global_batch, update_order(config.train).batches_per_step,
+                                          config.data.pairing)
     steps_per_unit = steps_per_epoch if config.train.schedule_unit == "epochs" else 1
     total_steps = config.train.duration * steps_per_unit
     end_step = min(total_steps, config.train.max_steps) if config.train.max_steps else total_steps
-    return Schedule(global_batch, steps_per_unit, end_step)
+    return RunLength(global_batch, steps_per_unit, end_step)
 
 
 def open_dataset(config: ExperimentConfig, data_dir) -> PreparedDataset:
@@ -91,7 +94,7 @@ def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path, p
     """
     strategy = select_strategy(config.train.strategy)
     dataset = open_dataset(config, data_dir)
-    schedule = plan_schedule(config, dataset, strategy.num_replicas_in_sync)
+    length = run_length(config, dataset, strategy.num_replicas_in_sync)
     run = RunDir(run_dir)
     chief = is_chief(strategy)
     with run.lock() if chief else contextlib.nullcontext():
@@ -101,20 +104,20 @@ def train(config: ExperimentConfig, data_dir: str | Path, run_dir: str | Path, p
             run.start(config, run_info)
         _seed_everything(config)
         with output_dir(strategy, run.path) as out_dir:
-            return _train(config, strategy, dataset, run, RunDir(out_dir), schedule, progress and chief)
+            return _train(config, strategy, dataset, run, RunDir(out_dir), length, progress and chief)
 
 
 def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: PreparedDataset, run: RunDir,
-           out: RunDir, schedule: Schedule, progress: bool) -> TrainResult:
-    """The training loop of `train`: restores from `run`'s checkpoints, writes to `out` (the run
+           output: RunDir, length: RunLength, progress: bool) -> TrainResult:
+    """The training loop of `train`: restores from `run`'s checkpoints, writes to `output` (the run
     directory itself, or a worker's own; see distribution.py)."""
-    end_step = schedule.end_step
+    end_step = length.end_step
     with strategy.scope():
-        model = CycleGAN(config, schedule.steps_per_unit)
-    manager = out.checkpoint_manager(model.checkpoint(), config.train.max_checkpoints)
-    latest = run.latest_checkpoint()
+        model = CycleGAN(config, length.steps_per_unit)
+    checkpoints = output.checkpoints.writer(model.state(), config.train.max_checkpoints)
+    latest = run.checkpoints.latest()
     if latest:
-        model.checkpoint().restore(latest).assert_existing_objects_matched()
+        run.checkpoints.restore(model.state(), latest)
     start_step = int(model.step.numpy())
     check_same_step(strategy, start_step)
     if start_step >= end_step:
@@ -124,18 +127,18 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: 
         model.compile(jit_compile=config.train.jit_compile,
                       steps_per_execution=steps_per_execution(config.train.steps_per_execution, start_step, end_step))
 
-    truncate_events(out.tensorboard_dir, start_step)
-    writer = tf.summary.create_file_writer(str(run_events_dir(out.tensorboard_dir, config.name)))
-    batches = pipeline.train_dataset(dataset, schedule.global_batch, config.data.include_masks, config.seed,
-                                     start_step=start_step, batches_per_step=config.train.batches_per_step,
-                                     pairing=config.data.pairing)
+    truncate_events(output.tensorboard_dir, start_step)
+    writer = tf.summary.create_file_writer(str(run_events_dir(output.tensorboard_dir, config.name)))
+    batches = pipeline.train_dataset(dataset, length.global_batch, config.data.include_masks, config.seed,
+                                     start_step=start_step, pairing=config.data.pairing,
+                                     batches_per_step=update_order(config.train).batches_per_step)
     eval_healthy, eval_cancer = pipeline.eval_images(dataset, config.data.eval_images, config.data.include_masks)
     train_cfg = config.train
     callbacks = [
         cb.NonFiniteLossGuard(start_step),
         cb.ScalarLogger(writer, train_cfg.log_every, start_step),
         cb.ImagePanels(writer, eval_healthy, eval_cancer, train_cfg.image_every, start_step),
-        cb.StepCheckpoint(manager, train_cfg.checkpoint_due, start_step),
+        cb.StepCheckpoint(checkpoints, train_cfg.checkpoint_due, start_step),
     ]
     if progress:
         callbacks.append(cb.ProgressBar(start_step, end_step))
@@ -143,18 +146,18 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: 
         model.fit(shard_by_batch(batches), epochs=1, steps_per_epoch=end_step - start_step, callbacks=callbacks,
                   verbose=0, shuffle=False)
     except (tf.errors.DataLossError, tf.errors.NotFoundError):
-        _raise_for_unreadable_shard(dataset, manager.latest_checkpoint)
+        _raise_for_unreadable_shard(dataset, checkpoints.latest)
         raise
-    if manager.latest_checkpoint is None or checkpoint_step(manager.latest_checkpoint) != end_step:
-        cb.save_checkpoint(manager, model, end_step)
+    if checkpoints.latest is None or checkpoint_step(checkpoints.latest) != end_step:
+        checkpoints.save(end_step)
     writer.close()
-    if out.path != run.path:
+    if output.path != run.path:
         return TrainResult(run.path, start_step, end_step, None)
     print(f"Trained to step {end_step}. Run directory: {run.path}\n"
-          f"  checkpoints: {run.checkpoints_dir} (latest {manager.latest_checkpoint})\n"
+          f"  checkpoints: {run.checkpoints_dir} (latest {checkpoints.latest})\n"
           f"  config:      {run.path / CONFIG_NAME}\n"
           f"  TensorBoard: {tensorboard_command(run.tensorboard_dir)}")
-    return TrainResult(run.path, start_step, end_step, manager.latest_checkpoint)
+    return TrainResult(run.path, start_step, end_step, checkpoints.latest)
 
 
 def steps_per_execution(configured: int, start_step: int, end_step: int) -> int:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from cyclegan import dashboard, panels
-from cyclegan.analysis.artifacts.metrics import paper_experiment, score_images
-from cyclegan.errors import DiskFullError, NonFiniteLossError, is_disk_full
-from cyclegan.rundir import RunDir
+from cyclegan.domains import CANCER, FROM_DOMAIN, HEALTHY
+from cyclegan.errors import NonFiniteLossError
+from cyclegan.grid_scores import paper_experiment, score_images
+from cyclegan.runs.checkpoints import Writer
+from cyclegan.tensorboard import dashboard, panels
 
 
 class StepCallback(keras.callbacks.Callback):
@@ -95,7 +95,7 @@ class ImagePanels(StepCallback):
                  start_step: int):
         super().__init__(start_step)
         self.writer = writer
-        self.inputs = {"h2c": eval_healthy, "c2h": eval_cancer}
+        self.inputs = {FROM_DOMAIN[HEALTHY]: eval_healthy, FROM_DOMAIN[CANCER]: eval_cancer}
         self.every = every
         self._translate = None
         self._baselines = None
@@ -147,47 +147,19 @@ class ImagePanels(StepCallback):
                               description=dashboard.baseline_description(direction, metric))
 
 
-def all_finite(variables) -> bool:
-    return all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in variables)
-
-
 class StepCheckpoint(StepCallback):
-    """Saves `manager` at each step where `due(step)` is true (TrainConfig.checkpoint_due), numbered
-    by step, refusing non-finite weights."""
+    """Saves a checkpoint (`writer`, runs/checkpoints.py) at each step where `due(step)` is true
+    (TrainConfig.checkpoint_due)."""
 
-    def __init__(self, manager: tf.train.CheckpointManager, due, start_step: int):
+    def __init__(self, writer: Writer, due, start_step: int):
         super().__init__(start_step)
-        self.manager = manager
+        self.writer = writer
         self.due = due
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.global_step(batch)
         if self.due(step):
-            save_checkpoint(self.manager, self.model, step)
-
-
-def save_checkpoint(manager: tf.train.CheckpointManager, model, step: int) -> str:
-    """Write a checkpoint numbered `step`. NonFiniteLossError if any weight is NaN/Inf; DiskFullError
-    when it does not fit, after removing what it wrote (the state file stays on the last complete
-    checkpoint)."""
-    if not all_finite(model.generator_variables + model.discriminator_variables):
-        raise NonFiniteLossError(f"weights became NaN or Inf by step {step}; no checkpoint written")
-    try:
-        return manager.save(checkpoint_number=step)
-    except (OSError, tf.errors.OpError) as err:
-        if not is_disk_full(err):
-            raise
-        raise _disk_full(RunDir(Path(manager.directory).parent), step) from err
-
-
-def _disk_full(run: RunDir, step: int) -> DiskFullError:
-    """The DiskFullError of the checkpoint of `step`, once the partial files are gone (the caller
-    holds the run folder's lock, or `run` is a worker's own directory)."""
-    run.remove_debris()
-    latest = run.latest_checkpoint()
-    kept = f"its checkpoint {Path(latest).name}" if latest else "no checkpoint yet"
-    return DiskFullError(f"no space left on the device for the checkpoint of step {step} in {run.checkpoints_dir}; "
-                         f"the run keeps {kept}: free space, then run the same command to resume")
+            self.writer.save(step)
 
 
 class ProgressBar(StepCallback):

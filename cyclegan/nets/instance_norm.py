@@ -27,8 +27,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from cyclegan import threads
-from cyclegan.machine import device_description
+from cyclegan.runtime import threads
+from cyclegan.runtime.machine import device_description
 
 ENVIRONMENT_VARIABLE = "CYCLEGAN_INSTANCE_NORM"
 TIMED_SHAPES = ((1, 128, 128, 64), (2, 64, 64, 128))  # (B, H, W, C): a generator's wide and deep layers
@@ -127,7 +127,7 @@ def _timed_pass(implementation, shape):
 
 def machine_key() -> str:
     """What the choice depends on: device, CPU and its instruction set, cores, the thread counts
-    (cyclegan/threads.py), TensorFlow version."""
+    (cyclegan/runtime/threads.py), TensorFlow version."""
     cpu_threads = threads.describe()
     return (f"{device_description()} | threads {cpu_threads['inter_op']}x{cpu_threads['intra_op']} "
             f"| TensorFlow {tf.__version__}")

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-POOL_MODES = ("cyclegan", "aliased", "tfgan")
+from cyclegan.config import CHOICES
+
+POOL_MODES = CHOICES["train.pool_mode"]  # the rules query() branches on
 
 
 class HistoryPool(tf.Module):

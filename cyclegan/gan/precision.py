@@ -13,7 +13,10 @@ import contextlib
 
 import keras
 
-POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+from cyclegan.config import variant_table
+
+POLICIES = variant_table("train.mixed_precision", {"off": "float32", "bfloat16": "mixed_bfloat16",
+                                                   "float16": "mixed_float16"})
 
 
 def compute_dtype(mode: str) -> str:

@@ -16,9 +16,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from cyclegan import instance_norm
+from cyclegan.nets import instance_norm
 
-PADDINGS = ("same", "valid")
+CONV_PADDINGS = ("same", "valid")
 
 
 def _check_positive_int(layer: str, name: str, value) -> None:
@@ -173,8 +173,8 @@ class Conv(keras.layers.Layer):
         _check_positive_int("Conv", "filters", filters)
         _check_positive_int("Conv", "kernel_size", kernel_size)
         _check_positive_int("Conv", "strides", strides)
-        if padding not in PADDINGS:
-            raise ValueError(f"Conv: `padding` must be one of {', '.join(PADDINGS)}; got {padding!r}")
+        if padding not in CONV_PADDINGS:
+            raise ValueError(f"Conv: `padding` must be one of {', '.join(CONV_PADDINGS)}; got {padding!r}")
         for name, value in (("use_bias", use_bias), ("transpose", transpose), ("spectral_norm", spectral_norm)):
             _check_bool("Conv", name, value)
         self.filters = filters

@@ -118,3 +118,16 @@ def test_only_domains_spells_the_domains_and_directions():
         spelled += [f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
                     if isinstance(node, ast.Constant) and node.value in DOMAIN_WORDS and id(node) not in docstrings]
     assert not spelled
+
+
+def test_no_file_of_the_package_is_ignored_by_git():
+    """A run-output pattern in .gitignore (runs/, checkpoints) must not hide the package's own files."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (PACKAGE.parent / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = [str(path.relative_to(PACKAGE.parent)) for path in PACKAGE.rglob("*.py")]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *files], cwd=PACKAGE.parent,
+                             capture_output=True, text=True).stdout.split()
+    assert not ignored

@@ -26,6 +26,18 @@ def test_onset_needs_two_consecutive_checkpoints_above_threshold():
     assert curve.onset("c2h", threshold_db=10.0) is None  # a single checkpoint is not two
 
 
+def test_onset_counts_from_the_real_images_baseline_and_needs_more_than_the_threshold():
+    # Baselines differ by checkpoint: 40 dB over a 35 dB baseline is 5 above it, not 40.
+    rows = [_row(10, "h2c", 40.0, baseline=35.0), _row(20, "h2c", 41.0, baseline=35.0),
+            _row(30, "h2c", 46.0, baseline=36.0), _row(40, "h2c", 47.0, baseline=36.0),
+            _row(10, "c2h", 30.0, baseline=20.0), _row(20, "c2h", 30.5, baseline=20.0)]
+    curve = ArtifactCurve(rows, "exp1")
+    assert curve.onset("h2c", threshold_db=8.0) == 30
+    assert curve.onset("h2c", threshold_db=4.5) == 10
+    assert curve.onset("h2c", threshold_db=5.0) == 20  # step 10 is exactly 5 dB above, not more
+    assert curve.onset("c2h", threshold_db=10.0) is None  # exactly 10 dB above at step 10 is not above it
+
+
 def test_score_images_sees_an_injected_grid_inside_the_breast():
     rng = np.random.default_rng(0)
     images = np.full((2, 64, 64, 1), -1.0, np.float32)

@@ -32,6 +32,16 @@ def test_returns_inputs_until_full_then_swaps_about_half():
     assert len(stored) == 5
 
 
+@pytest.mark.parametrize("mode", ["cyclegan", "aliased", "tfgan"])
+def test_every_slot_of_a_full_pool_is_replaced_in_time(mode):
+    pool = HistoryPool(3, (2, 2, 1), "pool", mode)
+    for i in range(3):
+        pool.query(_image(i), tf.constant([5, i]))
+    for i in range(60):  # a slot survives 60 queries with probability (5/6)^60 < 2e-5 (cyclegan, aliased)
+        pool.query(_image(100 + i), tf.constant([5, 100 + i]))
+    assert min(_stored(pool)) >= 100, "a slot still holds an image from the fill"
+
+
 def test_same_seed_same_choices():
     def run():
         pool = HistoryPool(2, (2, 2, 1), "pool")

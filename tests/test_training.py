@@ -53,7 +53,7 @@ def test_train_steps_reduce_cycle_loss():
 
 
 def test_resume_matches_uninterrupted_run_and_logs_each_step_once(prepared, tmp_path):
-    deterministic = ("train.deterministic=true", "data.include_masks=true")
+    deterministic = ("train.deterministic=true", "data.include_masks=true", "train.pool_size=2")  # pools fill by step 2
     straight = tiny_config("train.max_steps=6", *deterministic, experiment="exp2_script_defaults")
     train(straight, prepared, tmp_path / "straight", progress=False)
 

@@ -79,8 +79,8 @@ class Writer:
 
     def save(self, step: int) -> str:
         """Write the checkpoint of `step`; returns its prefix. NonFiniteLossError if any value of
-        the state (weights, optimizer moments, pooled images) is NaN or Inf; DiskFullError when it does not fit, after removing what it wrote
-        (the state file stays on the last complete checkpoint)."""
+        the state (weights, optimizer moments, pooled images) is NaN or Inf; DiskFullError when it
+        does not fit, after removing what it wrote (the state file stays on the last complete one)."""
         if not all(bool(tf.reduce_all(tf.math.is_finite(value))) for value in self.values):
             raise NonFiniteLossError(f"weights or optimizer state became NaN or Inf by step {step}; "
                                      "no checkpoint written")

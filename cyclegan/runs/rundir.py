@@ -18,12 +18,10 @@ import shlex
 import shutil
 from pathlib import Path
 
-import tensorflow as tf
-
-from cyclegan.errors import ConfigError
 from cyclegan.config import ExperimentConfig, config_from_dict, config_to_dict, load_config, valid_keys
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.domains import DIRECTIONS
+from cyclegan.errors import ConfigError
 from cyclegan.nets.networks import ResnetGenerator, build_networks
 from cyclegan.runs.checkpoints import Checkpoints
 from cyclegan.runs.runlock import run_lock

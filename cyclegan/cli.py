@@ -167,7 +167,10 @@ def _preview(args) -> int:
 
 
 def add_train(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train", help="train (or resume) a CycleGAN into a run directory")
+    train = commands.add_parser("train", help="train (or resume) a CycleGAN into a run directory",
+                                description="Train (or resume) a CycleGAN into a run directory, to step "
+                                            "train.max_steps, or to the end of the schedule when it is 0 "
+                                            "(the default; train.duration in train.schedule_unit).")
     _add_config_args(train)
     train.add_argument("--data", required=True, help="prepared dataset folder (has manifest.json)")
     train.add_argument("--run-dir", required=True,

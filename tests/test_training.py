@@ -128,7 +128,9 @@ def test_several_steps_per_execution_train_and_log_as_one_step_at_a_time(prepare
     two_by_two = tiny_config(*settings, "train.steps_per_execution=2")
     train(one_by_one, prepared, tmp_path / "one", progress=False)
     train(two_by_two, prepared, tmp_path / "two", progress=True)
-    assert "4/4" in capsys.readouterr().err  # the bar reaches the end in steps, not executions
+    printed = capsys.readouterr()
+    assert "4/4" in printed.err  # the bar reaches the end in steps, not executions
+    assert f"Training {tmp_path / 'two'} from step 0 to step 4 (train.max_steps; the schedule runs to" in printed.out
     for a, b in zip(_checkpoint_weights(tmp_path / "one", one_by_one),
                     _checkpoint_weights(tmp_path / "two", two_by_two)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

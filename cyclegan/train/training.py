@@ -44,6 +44,13 @@ class RunLength:
     global_batch: int  # image pairs per batch over all replicas
     steps_per_unit: int  # steps per epoch, or 1 when the schedule counts steps
     end_step: int  # where this call stops
+    schedule_steps: int  # where the learning-rate schedule ends: train.duration, in steps
+
+    def describe(self) -> str:
+        """Where training stops and why, e.g. "step 4 (train.max_steps; the schedule runs to 2,000)"."""
+        if self.end_step == self.schedule_steps:
+            return f"step {self.end_step:,} (the whole schedule: train.max_steps is 0)"
+        return f"step {self.end_step:,} (train.max_steps; the schedule runs to {self.schedule_steps:,})"
 
 
 def run_length(config: ExperimentConfig, dataset: PreparedDataset, replicas: int) -> RunLength:
@@ -54,7 +61,7 @@ def run_length(config: ExperimentConfig, dataset: PreparedDataset, replicas: int
     steps_per_unit = steps_per_epoch if config.train.schedule_unit == "epochs" else 1
     total_steps = config.train.duration * steps_per_unit
     end_step = min(total_steps, config.train.max_steps) if config.train.max_steps else total_steps
-    return RunLength(global_batch, steps_per_unit, end_step)
+    return RunLength(global_batch, steps_per_unit, end_step, total_steps)
 
 
 def open_dataset(config: ExperimentConfig, data_dir) -> PreparedDataset:
@@ -123,6 +130,8 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: 
     if start_step >= end_step:
         print(f"{run.path} is already at step {start_step} (end step {end_step}); nothing to do")
         return TrainResult(run.path, start_step, end_step, latest)
+    if output.path == run.path:
+        print(f"Training {run.path} from step {start_step:,} to {length.describe()}")
     with strategy.scope():
         model.compile(jit_compile=config.train.jit_compile,
                       steps_per_execution=steps_per_execution(config.train.steps_per_execution, start_step, end_step))

@@ -565,6 +565,7 @@ def test_reading_page_is_read_by_keyboard_and_exports_ratings_and_reading_times(
     browser.click("#reader")
     browser.send("Input.insertText", {"text": "autotest"})
     browser.key("Enter")  # leaves the name field, so the keys go to the page again
+    browser.wait_until("responsesCsv().includes('autotest')")  # the page has taken the name in
     exported = _responses(browser.download("#export-button", downloads))
     assert [_answers(row) for row in exported] == [
         {"id": ident, **{key: str(value) for key, value in _expected_ratings(index).items()}, "reader": "autotest"}

@@ -1,7 +1,9 @@
-"""Small builders shared by the training tests: a tiny config and a tiny prepared dataset."""
+"""Small builders shared by the tests: a tiny config, a tiny prepared dataset, a reader kit's page data."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from cyclegan.config import ExperimentConfig, config_from_dict
@@ -14,8 +16,6 @@ TINY = [
 
 
 def tiny_config(*overrides: str, experiment: str = "exp1") -> ExperimentConfig:
-    import json
-
     raw = json.loads((Path(__file__).resolve().parents[1] / "experiments" / f"{experiment}.json").read_text())
     return config_from_dict(raw, TINY + list(overrides))
 
@@ -41,3 +41,10 @@ def make_prepared(root: Path, count: int = 6, size=(32, 32)) -> Path:
     prepared = root / "prepared"
     prepare_dataset([f"folder:{raw}"], resolve(size=size), prepared, progress=False)
     return prepared
+
+
+def page_data(reader: Path) -> dict:
+    """The study data a kit's reader/reading.html carries."""
+    found = re.search(r'<script type="application/json" id="study-data">(.*?)</script>',
+                      (reader / "reading.html").read_text(), re.DOTALL)
+    return json.loads(found.group(1))

@@ -8,6 +8,8 @@ Validation (tests/fixtures/vandyke.csv, 2 modalities × 5 readers × 114 cases):
   reader, case, data = VanDyke, cov = DeLong))` as printed in its JSS manuscript
   (github.com/brian-j-smith/MRMCaov, docs/jss/MRMCaov.tex, commit f1c63dc4).
 Each figure is checked to the precision the program printed (half a unit of its last digit).
+Clustered cases (a case = all images of one source): leaving out one cluster is checked against
+recomputing every AUC without it, and one image per cluster against the unclustered analysis.
 """
 
 import dataclasses
@@ -20,6 +22,7 @@ from scipy.stats import t
 from sklearn.metrics import roc_auc_score
 
 from cyclegan.analysis.readers.mrmc import mrmc_roc, mrmc_single, or_covariances, reader_aucs, single_p_value
+from cyclegan.analysis.readers.roc import auc_ci_clustered
 
 FIXTURE = Path(__file__).parent / "fixtures" / "vandyke.csv"
 
@@ -129,6 +132,64 @@ def test_jackknife_equals_leaving_each_case_out():
     assert covariance.reshape(flat.shape[0], -1) == pytest.approx(expected, abs=1e-14)
 
 
+def _clusters(truth, seed=3):
+    """Cluster ids (n,) like a kit's sources: images in groups of 1–3, some groups holding both classes."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(np.repeat(np.arange(truth.size), rng.integers(1, 4, truth.size))[:truth.size])
+
+
+def test_clustered_jackknife_equals_leaving_each_cluster_out():
+    scores, truth = _small_study(cases=40)
+    clusters = _clusters(truth)
+    assert np.bincount(clusters).max() > 1 and any(len(set(truth[clusters == c])) == 2 for c in set(clusters))
+    _, covariance = reader_aucs(scores, truth.astype(bool), "jackknife", clusters)
+    flat, names = scores.reshape(-1, truth.size), np.unique(clusters)
+    left_out = np.array([[roc_auc_score(truth[clusters != name], row[clusters != name]) for name in names]
+                         for row in flat])
+    centred = left_out - left_out.mean(axis=1, keepdims=True)
+    expected = (names.size - 1) / names.size * centred @ centred.T
+    assert covariance.reshape(flat.shape[0], -1) == pytest.approx(expected, abs=1e-14)
+
+
+@pytest.mark.parametrize("covariance", ["jackknife", "delong"])
+def test_one_image_per_cluster_gives_the_unclustered_analysis(vandyke, covariance):
+    scores, truth = vandyke
+    names = [f"case {index}" for index in np.random.default_rng(4).permutation(truth.size)]
+    unclustered, clustered = (mrmc_roc(scores, truth, covariance=covariance, clusters=clusters)
+                              for clusters in (None, names))
+    for field in dataclasses.fields(unclustered):
+        expected, actual = getattr(unclustered, field.name), getattr(clustered, field.name)
+        if field.name == "single":
+            for single_expected, single_actual in zip(expected, actual):
+                assert dataclasses.astuple(single_actual) == pytest.approx(dataclasses.astuple(single_expected),
+                                                                            rel=1e-12, abs=1e-15)
+        else:
+            assert actual == pytest.approx(expected, rel=1e-12, abs=1e-15), field.name
+    _, plain = reader_aucs(scores, truth.astype(bool), covariance)
+    _, by_case = reader_aucs(scores, truth.astype(bool), covariance, names)
+    assert by_case == pytest.approx(plain, rel=1e-12, abs=1e-16)
+
+
+def test_clustered_delong_is_obuchowskis_variance_per_reader():
+    scores, truth = _small_study(seed=5, cases=40)
+    clusters = _clusters(truth, seed=6)
+    _, covariance = reader_aucs(scores, truth.astype(bool), "delong", clusters)
+    for modality, reader in np.ndindex(scores.shape[:2]):
+        expected = auc_ci_clustered(truth, scores[modality, reader], clusters).variance
+        assert covariance[modality, reader, modality, reader] == pytest.approx(expected, rel=1e-12)
+
+
+def test_clusters_change_the_jackknife_when_a_source_s_images_are_rated_alike():
+    rng = np.random.default_rng(7)
+    clusters = np.repeat(np.arange(30), 2)  # each source shown twice, both images of its label
+    truth = (np.arange(30) % 2)[clusters]
+    latent = truth * 1.2 + rng.normal(size=30)[clusters] + rng.normal(scale=0.3, size=60)
+    scores = latent + rng.normal(scale=0.5, size=(2, 3, 60))
+    per_image, per_source = (mrmc_roc(scores, truth, clusters=groups) for groups in (None, clusters))
+    assert per_source.var_error > 1.2 * per_image.var_error  # 1.44 with these seeds
+    assert per_source.single[0].se > per_image.single[0].se
+
+
 def test_delong_covariance_equals_the_kernel_definition():
     scores, truth = _small_study(seed=1)
     _, covariance = reader_aucs(scores, truth.astype(bool), "delong")
@@ -202,6 +263,16 @@ def test_bad_input_is_a_clear_error(vandyke, change, message):
     scores, truth = change(*vandyke)
     with pytest.raises(ValueError, match=message):
         mrmc_roc(scores, truth)
+
+
+@pytest.mark.parametrize("clusters, message", [
+    (np.arange(113), r"114 cases but clusters has shape \(113,\)"),
+    (lambda truth: np.where(truth == 1, 0, np.arange(truth.size)), r"1 cluster\(s\) hold positives"),
+])
+def test_bad_clusters_are_a_clear_error(vandyke, clusters, message):
+    scores, truth = vandyke
+    with pytest.raises(ValueError, match=message):
+        mrmc_roc(scores, truth, clusters=clusters(truth) if callable(clusters) else clusters)
 
 
 def test_bad_options_are_errors(vandyke):

@@ -1,6 +1,8 @@
-"""Reader-study analysis: simulated readers, the paper's tables, problem reporting, file formats."""
+"""Reader-study analysis: simulated readers, the paper's tables, problem reporting, file formats, figures
+clustered by source, the layout warning."""
 
 import csv
+import dataclasses
 import json
 from itertools import product
 
@@ -11,8 +13,9 @@ from scipy.stats import norm
 
 from cyclegan import cli
 from cyclegan.analysis.readers.files import read_answer_key, read_responses, write_responses_template
-from cyclegan.analysis.readers.mrmc import mrmc_roc, single_p_value
+from cyclegan.analysis.readers.mrmc import mrmc_roc, mrmc_single, single_p_value
 from cyclegan.analysis.readers.readout import analyze
+from cyclegan.analysis.readers.roc import auc_ci_clustered
 
 CUTS = np.array([-0.5, 0.4, 1.2, 2.0])  # latent thresholds between ratings 1|2|3|4|5
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -51,16 +54,20 @@ def write_study(folder, sources_per_label=150, steps=("",), words=True, paired=T
     return path
 
 
-def simulate_reader(key_path, path, seed, original, modified, detection):
+def simulate_reader(key_path, path, seed, original, modified, detection, source_effect=0.0):
     """Responses of a binormal reader: malignancy shifted by `original` / `modified` (in latent SDs) for
-    cancer sources on original / modified images; the modified rating shifted by `detection` on modified images."""
+    cancer sources on original / modified images; the modified rating shifted by `detection` on modified images.
+    `source_effect`: SD of a latent shift shared by all images of a source, in both ratings."""
     key = read_answer_key(key_path)
     rng = np.random.default_rng(seed)
     malignancy_shift = np.where(key["modified"], modified, original) * key["label"]
+    malignancy, detected = rng.normal(malignancy_shift), rng.normal(detection * key["modified"])
+    sources = key["source"].str.removesuffix("-other")
+    shared = pd.Series(rng.normal(scale=source_effect, size=sources.nunique()), index=sources.unique())[sources]
     ratings = pd.DataFrame({
         "id": key.index,
-        "malignancy": np.digitize(rng.normal(malignancy_shift), CUTS) + 1,
-        "modified": np.digitize(rng.normal(detection * key["modified"]), CUTS) + 1,
+        "malignancy": np.digitize(malignancy + shared.to_numpy(), CUTS) + 1,
+        "modified": np.digitize(detected + shared.to_numpy(), CUTS) + 1,
     }).sample(frac=1.0, random_state=seed)
     ratings.to_csv(path, index=False)
     return path
@@ -194,7 +201,7 @@ def test_problems_are_reported_by_id_and_stop_the_analysis(tmp_path, capsys):
 def test_template_lists_the_ids_and_reads_back(tmp_path):
     key_path = write_study(tmp_path, sources_per_label=3)
     key = read_answer_key(key_path)
-    template = write_responses_template(list(key.index), tmp_path / "responses_template.csv")
+    template = write_responses_template(list(key.index), tmp_path / "responses_template.csv", "")
     blank = read_responses(template, key)
     assert [problem.id for problem in blank.problems] == [ident for ident in key.index for _ in range(2)]
     filled = pd.read_csv(template).assign(malignancy=3, modified=1, reader="Dr A")
@@ -350,3 +357,100 @@ def test_one_reader_has_no_mrmc(tmp_path):
     assert pd.read_csv(tmp_path / "out" / "table.csv")["reader"].tolist() == ["R1"]
     assert json.loads((tmp_path / "out" / "results.json").read_text())["mrmc"] is None
     assert "MRMC" not in (tmp_path / "out" / "table.md").read_text()
+
+
+def _rated_images(key_path, response_path) -> pd.DataFrame:
+    """One row per rated image, read straight from the files: source, label, is_modified, step, the two ratings."""
+    key = pd.read_csv(key_path, dtype=str, keep_default_na=False)
+    key["label"] = key["label"].str.lower().isin(["1", "cancer"]).astype(int)
+    key["is_modified"] = key["modified"].str.lower().isin(["1", "yes"]).astype(int)
+    ratings = pd.read_csv(response_path, dtype={"id": str}).rename(columns={"modified": "rated_modified"})
+    return key.drop(columns="modified").merge(ratings, on="id")
+
+
+def test_by_source_figures_take_the_key_s_source_as_the_cluster(tmp_path):
+    key, responses = _simulated(tmp_path, readers=READERS[:2], sources_per_label=15, steps=(35000, 70000),
+                                words=False)
+    readout = analyze(key, responses, tmp_path / "out")
+    images = _rated_images(key, responses[0])
+    plans = {"original": (images[images["is_modified"] == 0], "label", "malignancy"),
+             "modified": (images[images["is_modified"] == 1], "label", "malignancy"),
+             "detection": (images, "is_modified", "rated_modified"),
+             "detection_step_70000": (images[images["step"].isin(["", "70000"])], "is_modified", "rated_modified")}
+    reader = readout.readers[0]
+    for name, (rows, truth, score) in plans.items():
+        expected = auc_ci_clustered(rows[truth], rows[score], rows["source"])
+        assert reader.sets[name].by_source == pytest.approx(expected, rel=1e-12), name
+    assert reader.sets["modified"].by_source.clusters == 30 and reader.sets["detection"].by_source.clusters == 30
+    assert reader.sets["original"].by_source.variance == pytest.approx(reader.sets["original"].auc.variance)
+
+    table = pd.read_csv(tmp_path / "out" / "table.csv")
+    modified, detection = reader.sets["modified"].by_source, reader.sets["detection"].by_source
+    assert table["modified_ci_low_by_source"][0] == pytest.approx(modified.ci_low, abs=1e-4)
+    assert table["modified_ci_high_by_source"][0] == pytest.approx(modified.ci_high, abs=1e-4)
+    assert table["modified_sources"][0] == 30 and "modified_p_vs_chance_by_source" not in table
+    assert table["detection_step_70000_p_vs_chance_by_source"][0] == pytest.approx(
+        reader.sets["detection_step_70000"].by_source.p_vs_chance, abs=1e-4)
+    assert pd.isna(table["modified_ci_low_by_source"].iloc[-1])  # the MRMC row: its CI is already by source
+    markdown = (tmp_path / "out" / "table.md").read_text()
+    assert "| 95 % CI (by source) |" in markdown and "| p vs 0.5 (by source) |" in markdown
+    assert f"| {modified.ci_low:.2f}–{modified.ci_high:.2f} |" in markdown and "Obuchowski's (1997)" in markdown
+    sets = json.loads((tmp_path / "out" / "results.json").read_text())["readers"][0]["sets"]
+    assert sets["detection"]["by_source"] == pytest.approx({
+        "sources": 30, "auc": detection.auc, "variance": detection.variance, "ci_low": detection.ci_low,
+        "ci_high": detection.ci_high, "z_vs_chance": detection.z_vs_chance, "p_vs_chance": detection.p_vs_chance})
+    assert "p_vs_chance" not in sets["original"]["by_source"]
+
+
+def test_mrmc_leaves_out_one_source_with_all_its_images(tmp_path):
+    key, responses = _simulated(tmp_path, sources_per_label=15, steps=(35000, 70000), words=False)
+    readout = analyze(key, responses, tmp_path / "out")
+    rated = [_rated_images(key, path).set_index("id").sort_index() for path in responses]
+    everything = rated[0]
+    for name, images, truth, score in (("modified", everything[everything["is_modified"] == 1], "label", "malignancy"),
+                                       ("detection", everything, "is_modified", "rated_modified")):
+        scores = np.stack([reader.loc[images.index, score].to_numpy(float) for reader in rated])
+        expected = mrmc_single(scores, images[truth].to_numpy(), clusters=images["source"].to_numpy())
+        result = readout.mrmc.sets[name].result
+        assert dataclasses.astuple(result) == pytest.approx(dataclasses.astuple(expected), rel=1e-12), name
+        assert result.se != pytest.approx(mrmc_single(scores, images[truth].to_numpy()).se, rel=1e-3), name
+
+
+def test_by_source_cis_are_wider_when_a_source_s_images_are_rated_alike(tmp_path):
+    key = write_study(tmp_path, sources_per_label=40, steps=(35000, 70000))
+    response = simulate_reader(key, tmp_path / "R1.csv", 0, 1.6, 0.7, 1.0, source_effect=1.5)
+    sets = analyze(key, [response], tmp_path / "out").readers[0].sets
+    modified = sets["modified"]  # each source's two modifications, of one label: positively correlated
+    assert modified.by_source.variance > 1.3 * modified.auc.variance
+    assert modified.by_source.ci_high - modified.by_source.ci_low > modified.auc.ci_high - modified.auc.ci_low
+
+
+def _with_layout(key_path, layout):
+    key = pd.read_csv(key_path, dtype=str, keep_default_na=False)
+    key.assign(layout=layout).to_csv(key_path, index=False)
+    return key_path
+
+
+@pytest.mark.parametrize("layout, paper, warned", [
+    ("exp1", "exp2", True), ("exp2", "exp1", True), ("exp1", "exp1", False), ("exp2", "exp2", False),
+    ("exp1", None, False), ("", "exp2", False), (None, "exp2", False),
+])
+def test_paper_of_the_other_layout_is_a_warning(tmp_path, layout, paper, warned):
+    key, responses = _simulated(tmp_path, readers=READERS[:1], sources_per_label=8)
+    if layout is not None:
+        _with_layout(key, layout)
+    readout = analyze(key, responses, tmp_path / "out", paper=paper)
+    expected = (f"--paper {paper} sets the paper's {paper} values beside a study whose answer key has layout "
+                f"{layout}",) if warned else ()
+    assert readout.warnings == expected
+    markdown = (tmp_path / "out" / "table.md").read_text()
+    assert ("**Warning:** " + expected[0] in markdown) if warned else "Warning" not in markdown
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["warnings"] == list(expected)
+
+
+def test_the_layout_warning_comes_back_when_problems_stop_the_analysis(tmp_path):
+    key, (responses,) = _simulated(tmp_path, readers=READERS[:1], sources_per_label=4)
+    _with_layout(key, "exp2")
+    _write_rows(responses, list(csv.reader(responses.open()))[2:])  # without its first rating: a missing case
+    readout = analyze(key, [responses], tmp_path / "out", paper="exp1")
+    assert not readout.analysed and readout.warnings and "layout exp2" in readout.warnings[0]

@@ -1,4 +1,7 @@
-"""ROC statistics: AUC with ties, DeLong variance and covariance, paired/unpaired tests, errors."""
+"""ROC statistics: AUC with ties, DeLong variance and covariance, paired/unpaired tests, Obuchowski's
+clustered variance, errors."""
+
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -7,11 +10,14 @@ from sklearn.metrics import roc_auc_score
 
 from cyclegan.analysis.readers.roc import (
     auc_ci,
+    auc_ci_clustered,
     auc_score_ci,
     auc_vs_chance,
+    clustered_covariance,
     delong_test,
     delong_test_unpaired,
     roc_points,
+    structural_components,
 )
 
 HAND_POSITIVES, HAND_NEGATIVES = [3, 2, 2], [2, 1, 1]
@@ -154,6 +160,90 @@ def test_roc_points_enclose_the_auc():
     assert np.trapezoid(tpr, fpr) == pytest.approx(auc_ci(y, scores).auc, abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_clustered_variance_with_one_case_per_cluster_is_delongs(seed):
+    y, scores = _ratings(np.random.default_rng(seed), n=80)
+    names = [f"source-{index}" for index in np.random.default_rng(seed).permutation(y.size)]
+    clustered, delong, chance = auc_ci_clustered(y, scores, names), auc_ci(y, scores), auc_vs_chance(y, scores)
+    assert clustered.auc == delong.auc and clustered.clusters == y.size
+    assert clustered.variance == pytest.approx(delong.variance, abs=1e-12, rel=1e-12)
+    assert clustered[2:4] == pytest.approx(delong[2:4], abs=1e-12)
+    assert (clustered.z_vs_chance, clustered.p_vs_chance) == pytest.approx((chance.z, chance.p_value), rel=1e-9)
+
+
+# Four clusters, by hand (ψ = 1 if the positive is higher, ½ if tied):
+#   a: positives 3, 2 and negative 1;  b: positive 1, negative 2;  c: negative 1;  d: positive 3.
+# M = 4, N = 3. V10 of the positives 3, 2, 1, 3: 1, 5/6, 1/3, 1; V01 of the negatives 1, 2, 1: 7/8, 5/8, 7/8.
+# AUC = 19/24. Per cluster d10 = ΣV10 − m·AUC: a 6/24, b −11/24, c 0, d 5/24;
+#                         d01 = ΣV01 − n·AUC: a 2/24, b −4/24, c 2/24, d 0.
+# I = 4, I10 = 3, I01 = 3: S10 = 3/(2·4)·182/576, S01 = 3/(2·3)·24/576, S11 = 4/3·56/576;
+# Var = S10/4 + S01/3 + 2·S11/(4·3) = 4825/82944 (DeLong, ignoring the clusters: 2640/82944).
+HAND_CLUSTERED = ([1, 1, 0, 1, 0, 0, 1], [3, 2, 1, 1, 2, 1, 3], list("aaabbcd"))
+
+
+def test_clustered_hand_computed_example():
+    d10 = [Fraction(value, 24) for value in (6, -11, 0, 5)]
+    d01 = [Fraction(value, 24) for value in (2, -4, 2, 0)]
+    s10 = Fraction(3, 2 * 4) * sum(value ** 2 for value in d10)
+    s01 = Fraction(3, 2 * 3) * sum(value ** 2 for value in d01)
+    s11 = Fraction(4, 3) * sum(first * second for first, second in zip(d10, d01))
+    assert s10 / 4 + s01 / 3 + 2 * s11 / 12 == Fraction(4825, 82944)
+    result = auc_ci_clustered(*HAND_CLUSTERED)
+    assert result.auc == pytest.approx(19 / 24, abs=1e-15) and result.clusters == 4
+    assert result.variance == pytest.approx(4825 / 82944, abs=1e-15)
+    assert result.ci_low == pytest.approx(19 / 24 - norm.ppf(0.975) * np.sqrt(4825 / 82944))
+    assert result.ci_high == 1.0
+    assert result.z_vs_chance == pytest.approx((19 / 24 - 0.5) / np.sqrt(4825 / 82944))
+    assert auc_ci(*HAND_CLUSTERED[:2]).variance == pytest.approx(2640 / 82944, abs=1e-15)
+
+
+def _clustered_design(rng, clusters, kind):
+    """Labels (n,) and cluster ids (n,) of `clusters` clusters of 2–3 images. "mostly one class": clusters
+    alternately negative and positive, the last image of every 4th one of the other class (a source's images,
+    a few mixed); "one of each": a negative and a positive per cluster, a third of either class (original,
+    modified and a pair)."""
+    sizes = rng.integers(2, 4, clusters)
+    codes = np.repeat(np.arange(clusters), sizes)
+    position = np.arange(codes.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    if kind == "mostly one class":
+        flipped = (position == sizes[codes] - 1) & (codes % 4 == 0)
+        return np.where(flipped, 1 - codes % 2, codes % 2), codes
+    return np.where(position < 2, position, rng.integers(0, 2, codes.size)), codes
+
+
+@pytest.mark.parametrize("kind, delong_ratio", [("mostly one class", (0.5, 0.85)), ("one of each", (1.2, 2.0))])
+def test_clustered_variance_matches_simulated_studies(kind, delong_ratio):
+    """4,000 simulated studies of one design, 50 clusters; rating = cluster effect + label + noise (all SD 1),
+    cut into 1–5. The AUC's variance over the studies is the truth; its relative standard error is about
+    sqrt(2 / 3999) = 2.2 %, so ±10 % is 4.5 of them. DeLong's variance, ignoring the clusters, is far off:
+    too small when a cluster holds one class, too large when it holds both (their deviations cancel)."""
+    rng = np.random.default_rng(11)
+    y, codes = _clustered_design(rng, 50, kind)
+    positives, studies = y.astype(bool), 4000
+    latent = rng.normal(size=(studies, 50))[:, codes] + y + rng.normal(size=(studies, y.size))
+    scores = np.digitize(latent, [-0.5, 0.4, 1.2, 2.0]) + 1.0
+    aucs, variances = [], []
+    for chunk in np.array_split(scores, 8):  # the covariance of 500 studies at a time; their diagonal
+        chunk_aucs, covariance = clustered_covariance(positives, chunk, codes)
+        aucs.append(chunk_aucs)
+        variances.append(np.diag(covariance))
+    true_variance = np.var(np.concatenate(aucs), ddof=1)
+    assert np.mean(np.concatenate(variances)) / true_variance == pytest.approx(1.0, abs=0.10)
+    v10, v01 = structural_components(positives, scores)
+    delong = np.var(v10, axis=1, ddof=1) / positives.sum() + np.var(v01, axis=1, ddof=1) / (~positives).sum()
+    assert delong_ratio[0] < np.mean(delong) / true_variance < delong_ratio[1]
+    assert auc_ci_clustered(y, scores[0], codes).variance == pytest.approx(variances[0][0], rel=1e-12)
+
+
+def test_clustered_variance_ignores_how_clusters_are_named_and_ordered():
+    y, scores, names = HAND_CLUSTERED
+    order = np.array([6, 3, 0, 5, 1, 4, 2])
+    renamed = [{"a": 9, "b": 2, "c": 5, "d": 0}[name] for name in names]
+    expected = auc_ci_clustered(y, scores, names)
+    assert auc_ci_clustered(np.take(y, order), np.take(scores, order), np.take(renamed, order)) == pytest.approx(
+        expected, abs=1e-15)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: auc_ci([1, 1, 1], [1, 2, 3]), "0 negative"),
     (lambda: auc_ci([0, 0, 0, 1], [1, 2, 3, 4]), "1 positive"),
@@ -165,8 +255,10 @@ def test_roc_points_enclose_the_auc():
     (lambda: auc_ci(["a", "b", "a", "b"], [1, 2, 3, 4]), "numbers 0 and 1"),
     (lambda: auc_ci(HAND_Y, HAND_SCORES, alpha=5), "alpha"),
     (lambda: auc_score_ci([1, 1, 1], [1, 2, 3]), "0 negative"),
+    (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aabbc")), "y_true has 6 cases but clusters has shape (5,)"),
+    (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aaabbc")), "1 cluster(s) hold positives and 2 hold"),
 ], ids=["no negatives", "one positive", "nan", "length", "nan paired", "one class unpaired", "label 2",
-        "text labels", "alpha", "score interval, no negatives"])
+        "text labels", "alpha", "score interval, no negatives", "clusters length", "one positive cluster"])
 def test_errors_say_what_is_wrong(call, message):
     with pytest.raises(ValueError) as error:
         call()

@@ -24,6 +24,12 @@ global one). AUCs are in [0, 1], variances and covariances in AUC². A df whose 
 (readers' AUCs all equal) is infinite, and the t tests become normal ones. These are the figures
 OR-DBM MRMC 2.5 and MRMCaov print; tests/test_mrmc.py reproduces their published output for the
 Van Dyke data. CIs are clipped to [0, 1] (AUCs) and [−1, 1] (differences).
+
+With `clusters` (n,), a case is a cluster with all its images (e.g. a source image shown original,
+modified and in a pair): the jackknife leaves out one cluster at a time, and DeLong's method
+becomes Obuchowski's (1997) clustered one (see `roc`). One image per cluster gives the figures
+without clusters (tests/test_mrmc.py: the jackknife against recomputing every AUC without each
+cluster, one image per cluster against the analysis without clusters).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import chi2, f, norm, t
 
-from .roc import MIN_PER_CLASS, structural_components
+from .roc import MIN_PER_CLASS, cluster_codes, cluster_totals, clustered_covariance, structural_components
 
 COVARIANCES = ("jackknife", "delong")
 
@@ -72,10 +78,11 @@ class MrmcResult:
     single: tuple[SingleModality, ...]  # one per modality
 
 
-def mrmc_roc(scores, truth, alpha: float = 0.05, covariance: str = "jackknife") -> MrmcResult:
-    """OR–Hillis MRMC analysis of `scores` (t >= 2, r >= 2, n) against `truth` (n,) of 0/1."""
+def mrmc_roc(scores, truth, alpha: float = 0.05, covariance: str = "jackknife", clusters=None) -> MrmcResult:
+    """OR–Hillis MRMC analysis of `scores` (t >= 2, r >= 2, n) against `truth` (n,) of 0/1;
+    `clusters` (n,): the case each image belongs to, None for one image per case."""
     values, positives = _checked(scores, truth, covariance, min_modalities=2)
-    reader_auc, auc_covariance = reader_aucs(values, positives, covariance)
+    reader_auc, auc_covariance = reader_aucs(values, positives, covariance, clusters)
     var_error, cov1, cov2, cov3 = or_covariances(auc_covariance)
     diff = float(reader_auc[0].mean() - reader_auc[1].mean())
     single = tuple(_single_modality(reader_auc[index], auc_covariance[index, :, index, :], alpha)
@@ -86,13 +93,13 @@ def mrmc_roc(scores, truth, alpha: float = 0.05, covariance: str = "jackknife") 
                       **_fixed_readers(reader_auc, var_error - cov1, cov2 - cov3, diff, alpha))
 
 
-def mrmc_single(scores, truth, alpha: float = 0.05, covariance: str = "jackknife") -> SingleModality:
-    """Reader-averaged AUC of one modality, `scores` (r >= 2, n), with its random-reader CI."""
+def mrmc_single(scores, truth, alpha: float = 0.05, covariance: str = "jackknife", clusters=None) -> SingleModality:
+    """Reader-averaged AUC of one modality, `scores` (r >= 2, n), with its random-reader CI; `clusters`: as mrmc_roc."""
     values = np.asarray(scores, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"scores must have shape (readers, cases), got shape {values.shape}")
     values, positives = _checked(values[None], truth, covariance, min_modalities=1)
-    reader_auc, auc_covariance = reader_aucs(values, positives, covariance)
+    reader_auc, auc_covariance = reader_aucs(values, positives, covariance, clusters)
     return _single_modality(reader_auc[0], auc_covariance[0, :, 0, :], alpha)
 
 
@@ -104,15 +111,24 @@ def single_p_value(single: SingleModality, null_auc: float = 0.5) -> float:
     return float(2.0 * t.sf(statistic, single.df))
 
 
-def reader_aucs(values: np.ndarray, positives: np.ndarray, covariance: str) -> tuple[np.ndarray, np.ndarray]:
-    """AUCs, shape (t, r), of checked scores (t, r, n) and their covariance over cases, shape (t, r, t, r)."""
+def reader_aucs(values: np.ndarray, positives: np.ndarray, covariance: str,
+                clusters=None) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs, shape (t, r), of checked scores (t, r, n) and their covariance over cases, shape (t, r, t, r).
+
+    `clusters` (n,): each image's case (None: its own); the covariance is then over cases of clusters.
+    """
     modalities, readers, cases = values.shape
-    v10, v01 = structural_components(positives, values.reshape(-1, cases))
-    aucs = v10.mean(axis=1)
-    if covariance == "delong":
-        matrix = np.cov(v10) / v10.shape[1] + np.cov(v01) / v01.shape[1]
+    flat = values.reshape(-1, cases)
+    if clusters is not None:
+        estimate = clustered_covariance if covariance == "delong" else _clustered_jackknife_covariance
+        aucs, matrix = estimate(positives, flat, cluster_codes(clusters, positives))
     else:
-        matrix = _jackknife_covariance(aucs, v10, v01)
+        v10, v01 = structural_components(positives, flat)
+        aucs = v10.mean(axis=1)
+        if covariance == "delong":
+            matrix = np.cov(v10) / v10.shape[1] + np.cov(v01) / v01.shape[1]
+        else:
+            matrix = _jackknife_covariance(aucs, v10, v01)
     return aucs.reshape(modalities, readers), matrix.reshape(modalities, readers, modalities, readers)
 
 
@@ -141,6 +157,35 @@ def _jackknife_covariance(aucs: np.ndarray, v10: np.ndarray, v01: np.ndarray) ->
     cases = left_out.shape[1]
     centred = left_out - left_out.mean(axis=1, keepdims=True)
     return (cases - 1) / cases * centred @ centred.T
+
+
+def _clustered_jackknife_covariance(positives: np.ndarray, flat: np.ndarray,
+                                    codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs (k,) of scores `flat` (k, n) and (I − 1)/I · Σ_c (θ_(c) − mean)(θ_(c) − mean)ᵀ over the I
+    leave-one-cluster-out AUCs θ_(c), cluster `codes` (n,); (k, k).
+
+    Without cluster c (m_c positives, n_c negatives, total ψ-kernel W_c between them):
+    θ_(c) = (M·N·θ − N·Σ_{c} V10 − M·Σ_{c} V01 + W_c) / ((M − m_c)(N − n_c)).
+    """
+    v10, v01 = structural_components(positives, flat)
+    n_pos, n_neg = v10.shape[1], v01.shape[1]
+    aucs, clusters = v10.mean(axis=1), int(codes.max()) + 1
+    m = np.bincount(codes[positives], minlength=clusters)
+    n = np.bincount(codes[~positives], minlength=clusters)
+    kept = (n_pos * n_neg * aucs[:, None] - n_neg * cluster_totals(v10, codes[positives], clusters)
+            - n_pos * cluster_totals(v01, codes[~positives], clusters)
+            + _within_cluster_kernel(positives, flat, codes, clusters))
+    left_out = kept / ((n_pos - m) * (n_neg - n))
+    centred = left_out - left_out.mean(axis=1, keepdims=True)
+    return aucs, (clusters - 1) / clusters * centred @ centred.T
+
+
+def _within_cluster_kernel(positives: np.ndarray, flat: np.ndarray, codes: np.ndarray, clusters: int) -> np.ndarray:
+    """W, shape (k, clusters): Σ ψ(x, y) (1 if x > y, ½ if tied) over each cluster's positives x and negatives y."""
+    pos_at, neg_at = np.flatnonzero(positives), np.flatnonzero(~positives)
+    pos_pair, neg_pair = np.nonzero(codes[pos_at][:, None] == codes[neg_at][None, :])
+    x, y = flat[:, pos_at[pos_pair]], flat[:, neg_at[neg_pair]]
+    return cluster_totals((x > y) + 0.5 * (x == y), codes[pos_at[pos_pair]], clusters)
 
 
 def _random_readers(reader_auc: np.ndarray, cov2_minus_cov3: float, diff: float, alpha: float) -> dict:

@@ -11,6 +11,16 @@ Per reader (Becker et al., Tables 2 and 3):
   than once in one condition) when those hold at least 2 healthy and 2 cancer sources, otherwise
   unpaired over all original and all modified images.
 
+Clustering by source: one source image is shown up to 3 times (original, modified, in a side-by-side
+pair), and a reader rates the images of one source alike, so they are not independent cases. Beside
+DeLong's figures (every image its own case), each rated set gets `by_source`: the same AUC with
+Obuchowski's (1997) clustered variance, CI and (detection) test against 0.5, the cluster being the
+key's `source` (see `roc`). The MRMC analysis takes a source with all its images as one case
+throughout (leave-one-source-out jackknife).
+
+With `paper`, a key whose `layout` column names the other experiment gives a warning (Readout.warnings,
+table.md); a key without that column, or with it empty, gives none.
+
 All readers together (MRMC, with at least 2 readers; Obuchowski–Rockette with Hillis' df, jackknife
 covariance, see `mrmc`): each rated set over the images every reader rated, as one modality with
 its random-reader CI (detection sets also tested against 0.5); and, when every reader saw at least
@@ -30,7 +40,7 @@ from .files import ReaderResponses, read_answer_key, read_responses, write_probl
 from .mrmc import mrmc_roc, mrmc_single, single_p_value
 from .report import write_reports
 from .results import Comparison, MrmcAnalysis, MrmcComparison, MrmcSet, RatedSet, ReaderResult, Readout
-from .roc import MIN_PER_CLASS, auc_ci, auc_vs_chance, delong_test, delong_test_unpaired
+from .roc import MIN_PER_CLASS, auc_ci, auc_ci_clustered, auc_vs_chance, delong_test, delong_test_unpaired
 
 PROBLEMS_FILE = "problems.csv"
 REPORT_FILES = ("table.md", "table.csv", "results.json")
@@ -45,6 +55,7 @@ def analyze(key_path, response_paths, out_dir, paper: str | None = None, allow_i
     of `response_paths`) sits beside paper reader i.
     """
     key = read_answer_key(key_path)
+    warnings = _layout_warnings(key, paper)
     responses = [read_responses(path, key) for path in response_paths]
     _check_distinct_readers(responses)
     out_dir = Path(out_dir)
@@ -54,12 +65,12 @@ def analyze(key_path, response_paths, out_dir, paper: str | None = None, allow_i
     problems = [problem for reader in responses for problem in reader.problems]
     files = [write_problems(problems, out_dir / PROBLEMS_FILE)]
     if problems and not allow_incomplete:
-        return Readout(problems, [], False, files)
+        return Readout(problems, [], False, files, warnings=warnings)
     readers = [analyze_reader(key, reader) for reader in responses]
     mrmc = analyze_all_readers(key, responses) if len(responses) >= 2 else None
-    files += write_reports(readers, mrmc, problems, out_dir, paper=paper,
+    files += write_reports(readers, mrmc, problems, out_dir, paper=paper, warnings=warnings,
                            inputs={"key": str(key_path), "responses": [str(path) for path in response_paths]})
-    return Readout(problems, readers, True, files, mrmc)
+    return Readout(problems, readers, True, files, mrmc, warnings)
 
 
 def analyze_reader(key: pd.DataFrame, responses: ReaderResponses) -> ReaderResult:
@@ -71,7 +82,8 @@ def analyze_reader(key: pd.DataFrame, responses: ReaderResponses) -> ReaderResul
         is_detection = truth_column == "modified"
         with _context(responses.reader, name):
             sets[name] = RatedSet(name, step, truth, scores, auc_ci(truth, scores),
-                                  auc_vs_chance(truth, scores) if is_detection else None)
+                                  auc_vs_chance(truth, scores) if is_detection else None,
+                                  auc_ci_clustered(truth, scores, rows["source"].to_numpy()))
     with _context(responses.reader, "originals vs modified"):
         comparison = _compare_original_modified(cases[~cases["modified"]], cases[cases["modified"]])
     return ReaderResult(responses.reader, len(cases), sets, comparison)
@@ -85,10 +97,11 @@ def analyze_all_readers(key: pd.DataFrame, responses: list[ReaderResponses]) -> 
     shared = key.loc[shared_ids]
     sets = {}
     for name, step, rows, truth_column, score_column in _set_plans(shared):
-        truth = rows[truth_column].to_numpy(int)
-        if min(truth.sum(), len(truth) - truth.sum()) < MIN_PER_CLASS:
+        truth, sources = rows[truth_column].to_numpy(int), rows["source"].to_numpy()
+        if min(np.unique(sources[truth == 1]).size, np.unique(sources[truth == 0]).size) < MIN_PER_CLASS:
             continue
-        result = mrmc_single(np.stack([cases.loc[rows.index, score_column].to_numpy(float) for cases in rated]), truth)
+        result = mrmc_single(np.stack([cases.loc[rows.index, score_column].to_numpy(float) for cases in rated]), truth,
+                             clusters=sources)
         chance = single_p_value(result, 0.5) if truth_column == "modified" else None
         sets[name] = MrmcSet(name, step, len(truth), int(truth.sum()), result, chance)
     return MrmcAnalysis(tuple(reader.reader for reader in responses), len(shared), sets,
@@ -145,6 +158,15 @@ def _compare_original_modified(original: pd.DataFrame, modified: pd.DataFrame) -
     result = delong_test_unpaired(original["label"].to_numpy(int), original["rated_malignancy"].to_numpy(float),
                                   modified["label"].to_numpy(int), modified["rated_malignancy"].to_numpy(float))
     return Comparison(False, len(original) + len(modified), result)
+
+
+def _layout_warnings(key: pd.DataFrame, paper: str | None) -> tuple[str, ...]:
+    """A warning when `paper` is not the layout in the key's `layout` column (none without that column)."""
+    layouts = sorted(set(key["layout"].dropna().astype(str)) - {""}) if paper and "layout" in key else []
+    if not layouts or layouts == [paper]:
+        return ()
+    return (f"--paper {paper} sets the paper's {paper} values beside a study whose answer key has layout "
+            f"{' and '.join(layouts)}",)
 
 
 def _check_distinct_readers(responses: list[ReaderResponses]) -> None:

@@ -4,9 +4,11 @@ Table columns follow Becker et al.'s reader tables: AUC of the malignancy rating
 modified images, and AUC of detecting modification (one column per checkpoint step when the study
 has several, like the paper's early / late in experiment 2), each with its 95 % DeLong CI and,
 with `paper`, the paper's value beside it, and the originals-vs-modified test with the two AUCs it
-compares. Study reader i is set beside paper reader i. With 2 or more readers a last row, "all
+compares. Beside each DeLong CI, the CI (and for detection the p vs 0.5) "by source": Obuchowski's
+clustered variance, a source image with all the images made from it counted as one case. Study
+reader i is set beside paper reader i. With 2 or more readers a last row, "all
 readers (MRMC)", holds the same columns from the MRMC analysis (random-reader CIs), and table.md
-spells out its originals-vs-modified comparison below the table.
+spells out its originals-vs-modified comparison below the table. `warnings` open table.md.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ TEST_HEADER = "original vs modified: AUCs compared, test"
 
 
 def write_reports(readers: list[ReaderResult], mrmc: MrmcAnalysis | None, problems: list[Problem], out_dir: Path,
-                  paper: str | None, inputs: dict) -> list[Path]:
+                  paper: str | None, inputs: dict, warnings: tuple[str, ...] = ()) -> list[Path]:
     """table.md, table.csv, results.json and roc_<i>_<reader>.png in `out_dir`; returns their paths."""
     paper_table = PAPER_TABLES[paper] if paper else None
     rows = [_table_row(index, reader, paper_table) for index, reader in enumerate(readers)]
@@ -65,9 +67,9 @@ def write_reports(readers: list[ReaderResult], mrmc: MrmcAnalysis | None, proble
     table_csv = out_dir / "table.csv"
     _csv_frame(rows).to_csv(table_csv, index=False)
     table_md = out_dir / "table.md"
-    table_md.write_text(_markdown(rows, mrmc, problems, paper_table))
+    table_md.write_text(_markdown(rows, mrmc, problems, paper_table, warnings))
     results = out_dir / "results.json"
-    results.write_text(json.dumps(_results(readers, mrmc, problems, paper, inputs), indent=2) + "\n")
+    results.write_text(json.dumps(_results(readers, mrmc, problems, paper, inputs, warnings), indent=2) + "\n")
     plots = [_plot_roc(reader, out_dir / f"roc_{index + 1}_{_slug(reader.reader)}.png")
              for index, reader in enumerate(readers)]
     return [table_md, table_csv, results, *plots]
@@ -177,12 +179,27 @@ def _table_detection_sets(reader: ReaderResult) -> list[RatedSet]:
 
 
 def _rated_set_cells(rated: RatedSet, paper_value, paper_table: PaperTable | None) -> dict[str, _Cell]:
-    """One reader's AUC cells of a rated set (DeLong CI; z and p vs 0.5 for detection)."""
+    """One reader's AUC cells of a rated set (DeLong CI; z and p vs 0.5 for detection), then the same by source."""
     auc, chance = rated.auc, rated.chance
     cells = _auc_cells(rated, auc.auc, auc.ci_low, auc.ci_high)
     if chance is not None:
         cells.update(_chance_cells(rated.name, chance.z, chance.p_value))
-    return cells | _paper_cells(rated.name, paper_value, paper_table)
+    return cells | _by_source_cells(rated) | _paper_cells(rated.name, paper_value, paper_table)
+
+
+def _by_source_cells(rated: RatedSet) -> dict[str, _Cell]:
+    """The clustered CI of a rated set (and its z and p vs 0.5 for detection), with the number of sources."""
+    name, by_source = rated.name, rated.by_source
+    cells = {f"{name}_ci_low_by_source": _Cell(_round(by_source.ci_low),
+                                               f"{by_source.ci_low:.2f}–{by_source.ci_high:.2f}",
+                                               "95 % CI (by source)"),
+             f"{name}_ci_high_by_source": _csv_number(by_source.ci_high),
+             f"{name}_sources": _Cell(by_source.clusters, "", "")}
+    if rated.chance is not None:
+        cells |= {f"{name}_z_vs_chance_by_source": _Cell(_round(by_source.z_vs_chance), "", ""),
+                  f"{name}_p_vs_chance_by_source": _Cell(_round(by_source.p_vs_chance), _fmt_p(by_source.p_vs_chance),
+                                                         "p vs 0.5 (by source)")}
+    return cells
 
 
 def _mrmc_set_cells(mrmc_set: MrmcSet, paper_table: PaperTable | None) -> dict[str, _Cell]:
@@ -225,10 +242,11 @@ def _paper_detection(paper_reader: PaperReader | None, paper_table: PaperTable |
 
 
 def _markdown(rows: list[dict[str, _Cell]], mrmc: MrmcAnalysis | None, problems: list[Problem],
-              paper_table: PaperTable | None) -> str:
+              paper_table: PaperTable | None, warnings: tuple[str, ...]) -> str:
     columns = list(dict.fromkeys(key for row in rows for key, cell in row.items() if cell.header))
     headers = {key: cell.header for row in rows for key, cell in row.items()}
     lines = ["# Reader study: per-reader AUCs", "",
+             *[line for warning in warnings for line in (f"**Warning:** {warning}", "")],
              "| " + " | ".join(headers[key] for key in columns) + " |",
              "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(row[key].text if key in row else "" for key in columns) + " |" for row in rows]
@@ -237,7 +255,13 @@ def _markdown(rows: list[dict[str, _Cell]], mrmc: MrmcAnalysis | None, problems:
               "AUC = 0.5. Original vs modified: DeLong test of the two malignancy AUCs, paired over sources "
               "shown both original and modified when there are enough of them (ratings averaged per source), "
               "else unpaired over all images. Its cell gives the two AUCs that test compares: over the paired "
-              "sources they can differ from the AUC columns, which use all images."]
+              "sources they can differ from the AUC columns, which use all images.",
+              "", "DeLong's CIs count every image as an independent case, but one source image is shown up to "
+              "3 times (original, modified, in a pair) and a reader rates its images alike. \"95 % CI (by "
+              "source)\" and \"p vs 0.5 (by source)\": the same AUC with Obuchowski's (1997) clustered variance, "
+              "a source with all its images counted as one case; read these. They are wider than DeLong's when a "
+              "source's images share a class (malignancy) and can be narrower when they hold both (detection: an "
+              "original and its modification, whose errors offset)."]
     if mrmc is not None:
         lines += ["", *_mrmc_notes(mrmc)]
     if paper_table:
@@ -254,7 +278,8 @@ def _mrmc_notes(mrmc: MrmcAnalysis) -> list[str]:
     lines = [f"{MRMC_READER}: the {len(mrmc.readers)} readers together, {MRMC_METHOD} (Obuchowski & Rockette "
              "1995; Hillis 2007; Hillis, Berbaum & Metz 2008), random readers and random cases: the "
              f"readers' mean AUC over the {mrmc.images} images every reader rated, with its 95 % CI (Hillis' "
-             "single-modality df); for detection, p of a t test of AUC = 0.5 on the same df."]
+             "single-modality df); for detection, p of a t test of AUC = 0.5 on the same df. A case there is a "
+             "source with all its images (the jackknife leaves out one source at a time)."]
     if mrmc.comparison is None:
         return lines + ["", "Originals vs modified across readers: not analysed, because fewer than 2 healthy "
                             "and 2 cancer sources were shown both original and modified to every reader."]
@@ -270,22 +295,26 @@ def _mrmc_notes(mrmc: MrmcAnalysis) -> list[str]:
 
 
 def _results(readers: list[ReaderResult], mrmc: MrmcAnalysis | None, problems: list[Problem], paper: str | None,
-             inputs: dict) -> dict:
+             inputs: dict, warnings: tuple[str, ...]) -> dict:
     """Every number of the analysis, JSON-ready (non-finite z as the strings 'inf' / '-inf')."""
     def reader_json(index: int, reader: ReaderResult) -> dict:
         sets = {}
         for name, rated in reader.sets.items():
             entry = {"step": rated.step, "positives": int(rated.truth.sum()),
                      "negatives": int(len(rated.truth) - rated.truth.sum()), **rated.auc._asdict()}
+            by_source = rated.by_source
+            entry["by_source"] = {"sources": by_source.clusters, "auc": by_source.auc, "variance": by_source.variance,
+                                  "ci_low": by_source.ci_low, "ci_high": by_source.ci_high}
             if rated.chance is not None:
                 entry.update(z_vs_chance=rated.chance.z, p_vs_chance=rated.chance.p_value)
+                entry["by_source"].update(z_vs_chance=by_source.z_vs_chance, p_vs_chance=by_source.p_vs_chance)
             sets[name] = entry
         comparison = reader.comparison
         return {"reader": reader.reader, "study_reader": index + 1, "images": reader.cases, "sets": sets,
                 "original_vs_modified": {"paired": comparison.paired, "cases": comparison.cases,
                                          **comparison.result._asdict()}}
 
-    document = {"inputs": inputs, "paper": paper, "problems": len(problems),
+    document = {"inputs": inputs, "paper": paper, "warnings": list(warnings), "problems": len(problems),
                 "readers": [reader_json(index, reader) for index, reader in enumerate(readers)],
                 "mrmc": _mrmc_json(mrmc)}
     return _finite_or_text(document)

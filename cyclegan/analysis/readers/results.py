@@ -12,7 +12,7 @@ import numpy as np
 
 from .files import Problem
 from .mrmc import MrmcResult, SingleModality
-from .roc import AucResult, ChanceResult, DelongResult
+from .roc import AucResult, ChanceResult, ClusteredAucResult, DelongResult
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class RatedSet:
     step: int | None  # the checkpoint step of a per-step detection set, else None
     truth: np.ndarray  # (n,) 0/1
     scores: np.ndarray  # (n,) ratings 1–5
-    auc: AucResult
+    auc: AucResult  # DeLong: every image an independent case
     chance: ChanceResult | None  # AUC vs 0.5, for detection sets
+    by_source: ClusteredAucResult  # Obuchowski's clustered variance, a source with all its images one case
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class MrmcAnalysis:
 
     readers: tuple[str, ...]
     images: int  # images rated by every reader
-    sets: dict[str, MrmcSet]  # names as in ReaderResult.sets; a set without 2 cases per class is left out
+    sets: dict[str, MrmcSet]  # names as in ReaderResult.sets; a set without 2 sources per class is left out
     comparison: MrmcComparison | None
 
 
@@ -79,10 +80,11 @@ class ReaderResult:
 @dataclass(frozen=True)
 class Readout:
     """The outcome of `analyze`: problems found, the readers analysed (none when stopped by problems)
-    and, with at least 2 readers, their MRMC analysis."""
+    and, with at least 2 readers, their MRMC analysis; `warnings` for the user (e.g. --paper of the other layout)."""
 
     problems: list[Problem]
     readers: list[ReaderResult]
     analysed: bool
     files: list[Path]
     mrmc: MrmcAnalysis | None = None
+    warnings: tuple[str, ...] = ()

@@ -170,6 +170,30 @@ def _check_training_images(split: dict, split_by: str) -> None:
             raise ValueError(f"the {split_by} split left no {domain} images for training; lower --eval-fraction")
 
 
+EVAL_READERS = "`translate`, `artifacts`, `detect` and `study build` read the eval split by default"
+
+
+def split_warnings(manifest: dict) -> list[str]:
+    """Warnings about a prepared dataset's eval split (one line each, without "warning: "): one per
+    domain whose eval split is empty, or one for both when eval_fraction is 0 (no held-out split)."""
+    originals = manifest["original_counts"]
+    empty = [domain for domain in DOMAINS if originals["eval"][domain] == 0]
+    if not empty:
+        return []
+    fraction, split_by, recipe = manifest["eval_fraction"], manifest["split_by"], manifest["recipe"]["name"]
+    if fraction == 0:
+        given = f"the recipe {recipe} sets --eval-fraction 0" if recipe else "--eval-fraction is 0"
+        return [f"the eval split is empty ({given}: no held-out images): TensorBoard's image panels will show "
+                f"training images, and {EVAL_READERS} (pass --split train there); give --eval-fraction > 0 "
+                "for held-out images"]
+    return [f"the eval split of {domain} is empty (0 of {originals['train'][domain]} {domain} images held out "
+            f"at --eval-fraction {fraction:g}, --split-by {split_by}): `train` refuses the dataset while "
+            f"data.eval_images > 0 (the TensorBoard image panels show eval images), and {EVAL_READERS}; "
+            f"raise --eval-fraction{' or use --split-by image' if split_by == 'patient' else ''}, "
+            f"or add {domain} images"
+            for domain in empty]
+
+
 def _skipped_summary(skipped: list[dict], shown: int = 3) -> str:
     examples = "".join(f"; {entry['path']}: {entry['reason']}" for entry in skipped[:shown])
     return f"{len(skipped)} file(s) skipped{examples}{'; ...' if len(skipped) > shown else ''}"

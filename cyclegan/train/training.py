@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import tensorflow as tf
 from cyclegan.config import ExperimentConfig
 from cyclegan.data import pipeline
 from cyclegan.data.dataset import PreparedDataset
-from cyclegan.errors import DatasetError
+from cyclegan.domains import DOMAINS
+from cyclegan.errors import ConfigError, DatasetError
 from cyclegan.gan.model import CycleGAN
 from cyclegan.gan.update_orders import update_order
 from cyclegan.runs.checkpoints import checkpoint_step
@@ -66,14 +68,39 @@ def run_length(config: ExperimentConfig, dataset: PreparedDataset, replicas: int
 
 def open_dataset(config: ExperimentConfig, data_dir) -> PreparedDataset:
     """The prepared dataset at `data_dir`, its every shard read and its image size the config's;
-    DatasetError, ConfigError or FileNotFoundError otherwise."""
+    DatasetError, ConfigError or FileNotFoundError otherwise (`check_eval_split` before any shard is read)."""
     dataset = PreparedDataset.open(data_dir)
+    check_eval_split(config, dataset)
     pipeline.check_shards(dataset)
     height, width = dataset.size
     dataset.check_size((config.data.height, config.data.width),
                        f"pass --set data.height={height} --set data.width={width}, or prepare the data at "
                        f"{config.data.height}x{config.data.width}")
     return dataset
+
+
+def check_eval_split(config: ExperimentConfig, dataset: PreparedDataset) -> None:
+    """ConfigError when the image panels are on (data.eval_images > 0) and a domain's eval split is
+    empty although the dataset was prepared with one (eval_fraction > 0): the panels would silently
+    show that domain's training images. A dataset prepared without a held-out split (eval_fraction
+    0, as the exp1 recipes do) is trained on, the panels showing training images, with a warning."""
+    if not config.data.eval_images:
+        return
+    empty = [domain for domain in DOMAINS if dataset.counts["eval"][domain] == 0]
+    if not empty:
+        return
+    fraction = dataset.manifest.get("eval_fraction")
+    if fraction == 0:
+        print(f"warning: {dataset.path} has no eval split (prepared with --eval-fraction 0): the image panels "
+              f"show the first {config.data.eval_images} training images of each domain", file=sys.stderr)
+        return
+    names = " and ".join(empty)
+    training = ", ".join(f"{domain} {dataset.counts['train'][domain]}" for domain in empty)
+    raise ConfigError(
+        f"the eval split of {names} in {dataset.path} is empty (prepared with --eval-fraction {fraction}; "
+        f"training records: {training}), but the image panels (data.eval_images={config.data.eval_images}) show "
+        f"eval images: prepare it again with a larger --eval-fraction or more {names} images, or pass "
+        "--set data.eval_images=0 to train without image panels")
 
 
 def _seed_everything(config: ExperimentConfig) -> None:
@@ -141,14 +168,15 @@ def _train(config: ExperimentConfig, strategy: tf.distribute.Strategy, dataset: 
     batches = pipeline.train_dataset(dataset, length.global_batch, config.data.include_masks, config.seed,
                                      start_step=start_step, pairing=config.data.pairing,
                                      batches_per_step=update_order(config.train).batches_per_step)
-    eval_healthy, eval_cancer = pipeline.eval_images(dataset, config.data.eval_images, config.data.include_masks)
     train_cfg = config.train
     callbacks = [
         cb.NonFiniteLossGuard(start_step),
         cb.ScalarLogger(writer, train_cfg.log_every, start_step),
-        cb.ImagePanels(writer, eval_healthy, eval_cancer, train_cfg.image_every, start_step),
         cb.StepCheckpoint(checkpoints, train_cfg.checkpoint_due, start_step),
     ]
+    if config.data.eval_images:  # 0 turns the image panels off
+        eval_healthy, eval_cancer = pipeline.eval_images(dataset, config.data.eval_images, config.data.include_masks)
+        callbacks.insert(2, cb.ImagePanels(writer, eval_healthy, eval_cancer, train_cfg.image_every, start_step))
     if progress:
         callbacks.append(cb.ProgressBar(start_step, end_step))
     try:

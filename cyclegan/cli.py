@@ -131,7 +131,8 @@ def add_prepare(commands: argparse._SubParsersAction) -> None:
 
 
 def _prepare(args) -> int:
-    from cyclegan.data.prepare import prepare_dataset
+    from cyclegan.data.prepare import prepare_dataset, split_warnings
+    from cyclegan.data.skip_reasons import describe_skips, kind_counts
 
     if args.out is None and not args.dry_run:
         raise ValueError("prepare needs --out FOLDER (or --dry-run)")
@@ -147,7 +148,14 @@ def _prepare(args) -> int:
                "original_counts": manifest["original_counts"], "mask_origins": manifest["mask_origins"],
                "per_source": per_source}
     summary["skipped"] = manifest["skipped"] if args.dry_run else len(manifest["skipped"])
+    summary["skipped_by_reason"] = kind_counts(manifest["skipped"])
     print(json.dumps(summary, indent=2))
+    where = ('under "skipped" above' if args.dry_run
+             else f'in {os.path.join(args.out, "manifest.json")} ("skipped")')
+    print(describe_skips(manifest["skipped"]) + (f"; each with its reason {where}" if manifest["skipped"] else ""),
+          file=sys.stderr)
+    for warning in split_warnings(manifest):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -354,6 +362,8 @@ def _readout_analyze(args) -> int:
     from cyclegan.analysis.readers.readout import PROBLEMS_FILE, analyze
 
     readout = analyze(args.key, args.responses, args.out, paper=args.paper, allow_incomplete=args.allow_incomplete)
+    for warning in readout.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for problem in readout.problems:
         where = f" (line {problem.row})" if problem.row else ""
         print(f"problem: {problem.reader}: id {problem.id!r}{where}: {problem.problem}: {problem.detail}",
@@ -415,7 +425,9 @@ def add_study_build(study_commands: argparse._SubParsersAction) -> None:
     study_build = study_commands.add_parser("build", help="reader/ (reading.html, images, template) + key/ "
                                                           "(answer_key.csv, study.json, leak_audit.csv)")
     study_build.add_argument("--run", required=True, help="run directory")
-    study_build.add_argument("--step", type=int, help="checkpoint step of the modifications (default: the latest)")
+    study_build.add_argument("--steps", "--step", type=_int_list, metavar="STEP[,STEP...]",
+                             help="checkpoint step(s) of the modifications, shared evenly, e.g. 35000,70000 for "
+                                  "the paper's experiment 2 (default: the latest)")
     study_build.add_argument("--layout", required=True, choices=tuple(LAYOUTS),
                              help="exp1: 30 original + 30 modified, 20 pairs and 20 alone; exp2: 12 healthy + "
                                   "12 cancer cases, each as a pair and once alone (72 images)")
@@ -424,32 +436,37 @@ def add_study_build(study_commands: argparse._SubParsersAction) -> None:
                                        "trained on, as run.json records it)")
     source.add_argument("--input", help="a folder with healthy/ and cancer/ subfolders of images, or a prepared "
                                         "dataset")
-    study_build.add_argument("--split", default="eval", choices=("train", "eval"), help="split of a prepared input")
+    study_build.add_argument("--split", default="eval", choices=("train", "eval"),
+                             help="split of a prepared input (eval; train: the generator's own training images)")
     study_build.add_argument("--out", required=True, help="new or empty folder for the kit")
-    study_build.add_argument("--seed", type=int, default=42, help="draws sources, order, pair sides and IDs (42)")
+    study_build.add_argument("--seed", type=int, default=42,
+                             help="draws sources, order, pair sides and steps (42); IDs are new on every build")
     study_build.add_argument("--cases", type=int, metavar="N",
                              help="source images per label, proportions kept (default: exp1 20, exp2 12)")
     study_build.add_argument("--batch-size", type=_positive_int, default=4)
     study_build.add_argument("--lock-ratings", action="store_true",
                              help="the reading page keeps readers from changing a screen's ratings once they leave "
                                   "it (recorded in study.json)")
-    study_build.add_argument("--keep-background", action="store_true",
-                             help="modified images take the original's pixels outside the breast (the largest "
-                                  "region brighter than the background), so only breast tissue differs (recorded "
-                                  "in study.json)")
+    study_build.add_argument("--background", choices=("source", "generator"), default="source",
+                             help="source (default): modified images take the source's pixels outside the breast, "
+                                  "so only breast tissue differs; generator: the generator's whole frame, as the "
+                                  "paper's readers saw it (the source's padding kept)")
     study_build.set_defaults(handler=_study_build)
 
 
 def _study_build(args) -> int:
     from cyclegan.analysis.readers.study import build_study
 
-    record = build_study(args.run, args.layout, args.input or args.data, args.out, args.seed, step=args.step,
+    record = build_study(args.run, args.layout, args.input or args.data, args.out, args.seed, steps=args.steps,
                          split=args.split, cases=args.cases, batch_size=args.batch_size,
-                         lock_ratings=args.lock_ratings, keep_background=args.keep_background)
+                         lock_ratings=args.lock_ratings, background=args.background)
+    for warning in record["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     for warning in record["leak_warnings"]:
         print(f"warning: {warning} (see {os.path.join(args.out, 'key', 'leak_audit.csv')})", file=sys.stderr)
-    print(f"Wrote {record['images']} images on {record['screens']} screens ({record['modified']} modified, "
-          f"step {record['step']}): give readers {os.path.join(args.out, 'reader')}; keep "
+    steps = ", ".join(map(str, record["steps"]))
+    print(f"Wrote study {record['study']}: {record['images']} images on {record['screens']} screens "
+          f"({record['modified']} modified, step {steps}): give readers {os.path.join(args.out, 'reader')}; keep "
           f"{os.path.join(args.out, 'key', 'answer_key.csv')} from them")
     return 0
 

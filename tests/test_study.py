@@ -12,10 +12,11 @@ import pytest
 from PIL import Image
 
 from cyclegan import cli
-from cyclegan.analysis.readers.audit import STATISTICS
+from cyclegan.analysis.readers import study
+from cyclegan.analysis.readers.audit import CLASSIFIER, FEATURES
 from cyclegan.analysis.readers.design import design_study
 from cyclegan.analysis.readers.files import read_answer_key, read_responses
-from cyclegan.analysis.readers.study import KEY_COLUMNS, build_study, carry_background
+from cyclegan.analysis.readers.study import KEY_COLUMNS, KitLeakError, build_study, carry_background, shown_pixels
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.data.pipeline import split_images
 from cyclegan.data.preprocess import breast_region
@@ -74,11 +75,29 @@ def test_exp2_shows_every_case_once_as_a_pair_and_once_alone():
     assert len({image.source for image in alone}) == 24
 
 
-def test_design_depends_on_the_seed_only():
+def _layout(design):
+    return [(image.screen, image.side, image.source, image.modified, image.step) for image in design.images]
+
+
+def test_design_depends_on_the_seed_only_and_its_ids_on_fresh_entropy():
     names = _names(25)
     shuffled = {label: names[label][::-1] for label in names}
-    assert design_study("exp1", names, seed=3) == design_study("exp1", shuffled, seed=3)
-    assert design_study("exp1", names, seed=3) != design_study("exp1", names, seed=4)
+    assert design_study("exp1", names, seed=3, ids_seed=0) == design_study("exp1", shuffled, seed=3, ids_seed=0)
+    assert _layout(design_study("exp1", names, seed=3)) != _layout(design_study("exp1", names, seed=4))
+    first, second = design_study("exp1", names, seed=3), design_study("exp1", names, seed=3)
+    assert _layout(first) == _layout(second)
+    assert not {image.id for image in first.images} & {image.id for image in second.images}
+
+
+@pytest.mark.parametrize("layout", sorted(FULL))
+def test_several_steps_share_each_labels_modified_images_evenly(layout):
+    design = design_study(layout, _names(30), seed=2, steps=(35000, 70000))
+    made = Counter((image.label, image.step) for image in design.images if image.modified)
+    assert set(made) == {(label, step) for label in (0, 1) for step in (35000, 70000)}
+    assert all(abs(made[label, 35000] - made[label, 70000]) <= 1 for label in (0, 1))
+    assert all(image.step is None for image in design.images if not image.modified)
+    pairs, alone = _split_screens(design)
+    assert {image.step for pair in pairs for image in pair if image.modified} == {35000, 70000}
 
 
 def test_design_rejects_cases_that_do_not_fit():
@@ -120,8 +139,12 @@ def test_kit_answer_key_matches_the_files(kit):
     assert all(row["step"] == ("4" if row["modified"] == "yes" else "") for row in rows)
     assert all(row["direction"] == {"no": "", "yes": {"healthy": "h2c", "cancer": "c2h"}[row["label"]]}[row["modified"]]
                for row in rows)
+    study = json.loads((kit / "key" / "study.json").read_text())["study"]
+    assert {row["study"] for row in rows} == {study} and {row["layout"] for row in rows} == {"exp1"}
     with open(kit / "reader" / "responses_template.csv", newline="") as handle:
-        assert [row["id"] for row in csv.DictReader(handle)] == [row["id"] for row in rows]
+        template = list(csv.DictReader(handle))
+    assert [row["id"] for row in template] == [row["id"] for row in rows]
+    assert {row["study"] for row in template} == {study} == {page_data(kit / "reader")["study"]}
 
 
 def test_readers_see_no_answers(kit):
@@ -155,33 +178,50 @@ def test_image_files_differ_in_nothing_but_pixels(kit):
         assert kinds[0] == "IHDR" and kinds[-1] == "IEND" and set(kinds[1:-1]) == {"IDAT"}, kinds
         headers.add(chunks[0][1])
         image = Image.open(path)
-        assert (image.format, image.mode, image.size, image.info) == ("PNG", "L", (32, 32), {})
+        assert (image.format, image.mode, image.size, image.info) == ("PNG", "I;16", (32, 32), {})
     assert len(headers) == 1
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", headers.pop())
-    assert (width, height, depth, colour, interlace) == (32, 32, 8, 0, 0)
+    assert (width, height, depth, colour, interlace) == (32, 32, 16, 0, 0)
 
 
 def test_every_reader_image_has_the_same_byte_length(kit):
     sizes = {path.stat().st_size for path in (kit / "reader" / "images").iterdir()}
-    assert len(sizes) == 1 and sizes.pop() > 32 * 32  # stored uncompressed
+    assert len(sizes) == 1 and sizes.pop() > 2 * 32 * 32  # 16 bits a pixel, stored uncompressed
 
 
 def _leak_audit(kit) -> dict:
     with open(kit / "key" / "leak_audit.csv", newline="") as handle:
-        return {row["statistic"]: row for row in csv.DictReader(handle)}
+        return {(row["kit"], row["feature"]): row for row in csv.DictReader(handle)}
 
 
-def test_kit_has_a_leak_audit_whose_warnings_study_json_repeats(kit):
+def test_kit_has_a_leak_audit_of_its_null_kit_and_itself_whose_warnings_study_json_repeats(kit):
     audit = _leak_audit(kit)
-    assert tuple(audit) == STATISTICS
-    assert audit["file_size"]["auc"] == "0.5000" and not audit["file_size"]["warning"]
-    assert float(audit["zero_fraction"]["auc"]) == 0  # only originals have the zero padding of `prepare`
-    assert audit["zero_fraction"]["warning"].startswith("zero_fraction separates modified from original images")
+    assert list(audit) == [(kit_name, feature) for kit_name in ("null", "real") for feature in (*FEATURES, CLASSIFIER)]
+    for feature in (*FEATURES, CLASSIFIER):  # the null kit passed, or the build would have failed
+        row = audit["null", feature]
+        assert float(row["ci_low"]) <= 0.5 <= float(row["ci_high"]) and not row["warning"]
+    assert audit["real", "file_size"]["auc"] == "0.5000" and not audit["real", "file_size"]["warning"]
+    for feature in ("padding_mean", "padding_std", "black_fraction"):  # the source's background, exactly
+        assert abs(float(audit["real", feature]["auc"]) - 0.5) <= 0.15, audit["real", feature]
     warnings = [row["warning"] for row in audit.values() if row["warning"]]
     assert json.loads((kit / "key" / "study.json").read_text())["leak_warnings"] == warnings
-    for row in audit.values():
-        assert bool(row["warning"]) == (abs(float(row["auc"]) - 0.5) > 0.15)
+    for (kit_name, _), row in audit.items():
+        if kit_name == "real":
+            assert bool(row["warning"]) == (abs(float(row["auc"]) - 0.5) > 0.15)
         assert float(row["ci_low"]) <= float(row["auc"]) <= float(row["ci_high"])
+
+
+def test_the_null_kit_is_kept_beside_the_key_and_shows_every_source_as_itself(kit):
+    rows = _key_rows(kit)
+    null_images = kit / "key" / "null-kit" / "images"
+    assert sorted(path.name for path in null_images.iterdir()) == sorted(f"{row['id']}.png" for row in rows)
+    by_source = {}
+    for row in rows:
+        by_source.setdefault(row["source"], set()).add((null_images / f"{row['id']}.png").read_bytes())
+        if row["modified"] == "no":  # the null kit's originals are the kit's originals
+            assert (null_images / f"{row['id']}.png").read_bytes() == (
+                kit / "reader" / "images" / f"{row['id']}.png").read_bytes()
+    assert all(len(files) == 1 for files in by_source.values())
 
 
 def test_carry_background_keeps_the_original_outside_the_breast():
@@ -196,34 +236,98 @@ def test_carry_background_keeps_the_original_outside_the_breast():
     np.testing.assert_array_equal(carried[~breast], original[~breast])
 
 
-def test_originals_keep_their_pixels_and_modifications_change_them(kit, prepared):
+def test_generator_background_keeps_only_the_sources_padding():
+    original = np.random.default_rng(1).uniform(-0.5, 0.9, (32, 32))
+    original[:, 27:] = original[29:, :] = -1.0  # prepare's zero padding at the right and the bottom
+    original[5, 20] = -1.0  # a black pixel inside is not padding
+    generated = np.random.default_rng(2).uniform(-0.9, 0.9, original.shape)
+    shown = shown_pixels(original, generated, "generator")
+    np.testing.assert_array_equal(shown[:, 27:], original[:, 27:])
+    np.testing.assert_array_equal(shown[29:], original[29:])
+    np.testing.assert_array_equal(shown[:29, :27], generated[:29, :27])
+    np.testing.assert_array_equal(shown_pixels(original, None, "generator"), original)
+
+
+def _prepared_sources(prepared) -> dict:
     sources = {}
     for domain in ("healthy", "cancer"):
         names, images = split_images(PreparedDataset.open(prepared), "train", domain, include_masks=False)
         sources.update(zip(names, images[..., 0]))
+    return sources
+
+
+def test_one_mapping_for_the_whole_kit_keeps_the_datasets_16_bit_values(kit, prepared):
+    sources = _prepared_sources(prepared)
     shown = {}
     for row in _key_rows(kit):
-        pixels = np.asarray(Image.open(kit / "reader" / "images" / f"{row['id']}.png"), np.float64)
-        shown[row["source"], row["modified"]] = pixels
-        if row["modified"] == "no":
-            source = sources[row["source"]]
-            expected = np.rint((source - source.min()) / (source.max() - source.min()) * 255.0)
-            np.testing.assert_array_equal(pixels, expected)
-        assert pixels.min() == 0 and pixels.max() == 255
-    for (source, modified), pixels in shown.items():
-        if modified == "yes" and (source, "no") in shown:
-            assert np.abs(pixels - shown[source, "no"]).max() > 0
+        shown[row["source"], row["modified"]] = np.asarray(Image.open(kit / "reader" / "images" / f"{row['id']}.png"))
+        if row["modified"] == "no":  # the prepared dataset's own 16-bit values, not a per-image stretch
+            expected = np.rint((sources[row["source"]].astype(np.float64) + 1.0) * 65535 / 2)
+            np.testing.assert_array_equal(shown[row["source"], "no"], expected)
+    pairs = [source for source, modified in shown if modified == "yes" and (source, "no") in shown]
+    assert pairs
+    for source in pairs:
+        original, modified = shown[source, "no"].astype(int), shown[source, "yes"].astype(int)
+        outside = ~breast_region(sources[source])
+        assert outside.any() and np.abs(modified - original).max() > 0
+        np.testing.assert_array_equal(modified[outside], original[outside])  # same source value, same level
 
 
-def test_same_seed_gives_an_identical_kit(kit, tiny_run, prepared, tmp_path):
+def test_the_page_opens_every_image_at_the_originals_common_window(kit, prepared):
+    sources = _prepared_sources(prepared)
+    originals = [sources[row["source"]] for row in _key_rows(kit) if row["modified"] == "no"]
+    levels = np.rint((np.stack(originals).astype(np.float64) + 1.0) * 65535 / 2)
+    expected = np.percentile(levels, (0.5, 99.5)) / 65535
+    np.testing.assert_allclose(page_data(kit / "reader")["window"], expected, atol=1e-9)
+    assert json.loads((kit / "key" / "study.json").read_text())["window"] == page_data(kit / "reader")["window"]
+
+
+def test_two_builds_with_one_seed_share_the_layout_but_no_id_and_refuse_each_others_responses(
+        kit, tiny_run, prepared, tmp_path):
     _build(tiny_run, prepared, tmp_path / "again")
-    files = sorted(path.relative_to(kit) for path in kit.rglob("*") if path.is_file())
-    assert files == sorted(path.relative_to(tmp_path / "again") for path in (tmp_path / "again").rglob("*")
-                           if path.is_file())
-    assert all((kit / name).read_bytes() == (tmp_path / "again" / name).read_bytes() for name in files)
-    _build(tiny_run, prepared, tmp_path / "other", seed=6)
-    assert read_answer_key(tmp_path / "other" / "key" / "answer_key.csv").index.intersection(
-        read_answer_key(kit / "key" / "answer_key.csv").index).empty
+    first, second = (read_answer_key(folder / "key" / "answer_key.csv") for folder in (kit, tmp_path / "again"))
+    assert first["study"].iloc[0] != second["study"].iloc[0]
+    assert first.index.intersection(second.index).empty
+    layout = ["source", "label", "modified", "step"]
+    assert first[layout].reset_index(drop=True).equals(second[layout].reset_index(drop=True))
+    responses = tmp_path / "R1.csv"
+    with open(kit / "reader" / "responses_template.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(responses, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**row, "malignancy": 3, "modified": 3} for row in rows)
+    with pytest.raises(ValueError, match=f"carry study ID\\(s\\) {first['study'].iloc[0]}, but the answer key is "
+                                         f"study {second['study'].iloc[0]}"):
+        read_responses(responses, second)
+    assert read_responses(responses, first).ratings.shape == (12, 2)
+    with open(responses, "w", newline="") as handle:  # the study column dropped in a spreadsheet
+        writer = csv.DictWriter(handle, fieldnames=["id", "malignancy", "modified"])
+        writer.writeheader()
+        writer.writerows({"id": row["id"], "malignancy": 3, "modified": 3} for row in rows)
+    with pytest.raises(ValueError, match="carry no study ID"):
+        read_responses(responses, first)
+
+
+def test_readout_refuses_responses_to_another_kit(kit, tiny_run, prepared, tmp_path, capsys):
+    _build(tiny_run, prepared, tmp_path / "other")
+    assert cli.main(["readout", "analyze", "--key", str(tmp_path / "other" / "key" / "answer_key.csv"),
+                     "--responses", str(kit / "reader" / "responses_template.csv"),
+                     "--out", str(tmp_path / "readout")]) == cli.EXIT_BAD_INPUT
+    assert "made for another kit" in capsys.readouterr().err
+
+
+def test_a_leak_the_kit_makes_fails_the_build_through_its_null_kit(tiny_run, prepared, tmp_path, monkeypatch):
+    honest = study.shown_pixels
+
+    def brighter_modified(original, generated, background):  # a writer that treats modified images apart
+        return honest(original, generated, background) + (0.02 if generated is not None else 0.0)
+
+    monkeypatch.setattr(study, "shown_pixels", brighter_modified)
+    with pytest.raises(KitLeakError, match=r"the kit leaks: .*padding_mean separates the null kit's images.*"
+                                             r"classifier separates.*Nothing was written"):
+        _build(tiny_run, prepared, tmp_path / "leaky")
+    assert not (tmp_path / "leaky").exists()
 
 
 def test_filled_template_passes_readout_analyze(kit, tmp_path):
@@ -243,23 +347,31 @@ def test_filled_template_passes_readout_analyze(kit, tmp_path):
     assert (tmp_path / "readout" / "table.md").is_file()
 
 
-def test_cli_builds_an_exp2_kit_from_a_raw_folder(tiny_run, prepared, tmp_path, capsys):
+def test_cli_builds_an_exp2_kit_across_two_steps_from_a_raw_folder(tiny_run, prepared, tmp_path, capsys):
     out = tmp_path / "kit"
-    assert cli.main(["study", "build", "--run", str(tiny_run), "--step", "2", "--layout", "exp2", "--input",
+    assert cli.main(["study", "build", "--run", str(tiny_run), "--steps", "2,4", "--layout", "exp2", "--input",
                      str(prepared.parent / "raw"), "--out", str(out), "--seed", "1", "--cases", "2",
-                     "--lock-ratings", "--keep-background"]) == 0
+                     "--lock-ratings"]) == 0
     printed = capsys.readouterr()
-    assert "give readers" in printed.out
+    assert "give readers" in printed.out and "step 2, 4" in printed.out
     record = json.loads((out / "key" / "study.json").read_text())
-    assert record["lock_ratings"] is True and record["keep_background"] is True
-    assert "original's pixels outside its breast region" in record["background"]
+    assert record["lock_ratings"] is True and record["background"] == "source" and record["steps"] == [2, 4]
+    assert "source's pixels outside its breast region" in record["background_rule"]
     assert [line for line in printed.err.splitlines() if line.startswith("warning: ")] == [
         f"warning: {warning} (see {out / 'key' / 'leak_audit.csv'})" for warning in record["leak_warnings"]]
-    assert not _leak_audit(out)["zero_fraction"]["warning"]  # the carried background has the originals' padding
+    assert not _leak_audit(out)["real", "black_fraction"]["warning"]  # the carried background has the padding
     assert page_data(out / "reader")["lock_ratings"] is True
     key = read_answer_key(out / "key" / "answer_key.csv")
-    assert len(key) == 12 and key["modified"].sum() == 6 and set(key["step"].dropna()) == {2}
+    assert len(key) == 12 and key["modified"].sum() == 6
     assert key.groupby("source").size().eq(3).all()  # each case: a pair, then once alone
+    made = Counter(zip(key[key["modified"]]["label"], key[key["modified"]]["step"]))
+    assert all(abs(made[label, 2] - made[label, 4]) <= 1 and made[label, 2] + made[label, 4] == 3 for label in (0, 1))
+
+
+def test_split_train_says_those_are_the_generators_training_images(tiny_run, prepared, tmp_path, capsys):
+    assert cli.main(["study", "build", "--run", str(tiny_run), "--layout", "exp1", "--input", str(prepared),
+                     "--split", "train", "--cases", "4", "--out", str(tmp_path / "kit")]) == 0
+    assert "warning: --split train: these are the generator's own training images" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("arguments, message", [

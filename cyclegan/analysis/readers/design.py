@@ -12,7 +12,10 @@ side by side. With N cases per label (healthy and cancer alike):
   72 images from 12 healthy and 12 cancer sources. N must be even.
 
 Which sources are drawn, which alone images are modified, the order of the screens, the sides of
-each pair and the image IDs are all drawn from one generator seeded with the study's seed.
+each pair and, with several checkpoint steps, which step made each modified image are all drawn from
+one generator seeded with the study's seed; the steps are balanced per label (e.g. the paper's
+experiment 2: half of the modifications from 35k steps, half from 70k). The image IDs are drawn
+apart, from fresh entropy unless `ids_seed` is given, so two kits built with one seed share no ID.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class ShownImage:
     source: str
     label: int  # the source's: 0 healthy, 1 cancer
     modified: bool
+    step: int | None = None  # the checkpoint step that made a modified image; None for originals
 
     @property
     def direction(self) -> str:
@@ -91,11 +95,13 @@ class StudyDesign:
         return [tuple(grouped[screen]) for screen in sorted(grouped)]
 
 
-def design_study(layout: str, sources: dict[int, list[str]], seed: int, cases: int | None = None) -> StudyDesign:
+def design_study(layout: str, sources: dict[int, list[str]], seed: int, cases: int | None = None,
+                 steps: tuple[int | None, ...] = (None,), ids_seed: int | None = None) -> StudyDesign:
     """The study for `layout` from the available source names per label ({0: healthy, 1: cancer}).
 
-    `cases` sources per label (default: the layout's) are drawn at random; ValueError when the layout
-    is unknown, `cases` does not fit it, or a label has fewer distinct sources than `cases`.
+    `cases` sources per label (default: the layout's) are drawn at random; each modified image is
+    made at one of `steps`, as evenly as the label's modified images allow. ValueError when the
+    layout is unknown, `cases` does not fit it, or a label has fewer distinct sources than `cases`.
     """
     spec = get_layout(layout)
     cases = spec.default_cases if cases is None else cases
@@ -106,14 +112,17 @@ def design_study(layout: str, sources: dict[int, list[str]], seed: int, cases: i
         raise ValueError(f"layout {layout} with {cases} cases per label needs {cases} healthy and {cases} cancer "
                          f"source images; too few: " + ", ".join(f"{count} {name}" for name, count in short.items()))
     rng = np.random.default_rng(seed)
-    screens = []  # each: [(source, label, modified), ...]
+    screens = []  # each: [(source, label, modified, step), ...]
     for label, names in available.items():
         drawn = [names[index] for index in rng.permutation(len(names))[:cases]]
         paired = drawn[:pairs]
         alone_sources = [drawn[index] for index in rng.permutation(pairs)] if spec.alone_again else drawn[pairs:]
-        screens += [[(source, label, False), (source, label, True)] for source in paired]
-        screens += [[(source, label, index < alone // 2)] for index, source in enumerate(alone_sources)]
-    ids = _random_ids(rng, sum(len(screen) for screen in screens))
+        modified_count = pairs + alone // 2
+        made_at = iter([steps[index % len(steps)] for index in rng.permutation(modified_count)])
+        screens += [[(source, label, False, None), (source, label, True, next(made_at))] for source in paired]
+        screens += [[(source, label, True, next(made_at)) if index < alone // 2 else (source, label, False, None)]
+                    for index, source in enumerate(alone_sources)]
+    ids = _random_ids(np.random.default_rng(ids_seed), sum(len(screen) for screen in screens))
     images = []
     for number, index in enumerate(rng.permutation(len(screens)), start=1):
         shown = screens[index]
@@ -121,8 +130,8 @@ def design_study(layout: str, sources: dict[int, list[str]], seed: int, cases: i
             shown = shown[::-1]
         sides = ("left", "right") if len(shown) == 2 else ("",)
         pair_id = f"pair-{number:03d}" if len(shown) == 2 else ""
-        images += [ShownImage(next(ids), number, side, pair_id, source, label, modified)
-                   for side, (source, label, modified) in zip(sides, shown)]
+        images += [ShownImage(next(ids), number, side, pair_id, source, label, modified, step)
+                   for side, (source, label, modified, step) in zip(sides, shown)]
     return StudyDesign(layout, cases, tuple(images))
 
 

@@ -8,10 +8,14 @@ answer_key.csv, one row per image shown:
     direction h2c | c2h, empty for originals          (optional here; not used by the analysis)
     step      checkpoint step of a modification, empty for originals (optional)
     pair_id   shown side by side with the other image of that pair, empty for singles (optional)
+    study     the kit's study ID, the same on every row (optional)
+    layout    the kit's layout, exp1 or exp2 (optional)
 
 A reader's responses CSV: id, malignancy (1–5), modified (1–5), optionally reader (their name;
-otherwise the file's stem names them). Problems in responses are collected per ID, never dropped
-silently; problems in the key are errors.
+otherwise the file's stem names them) and study (the study ID of the kit they rated). When the key
+has a study ID, responses must carry the same one: responses to another kit are an error that names
+both IDs. Other problems in responses are collected per ID, never dropped silently; problems in the
+key are errors.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import pandas as pd
 from cyclegan.domains import DOMAINS
 
 KEY_REQUIRED = ("id", "source", "label", "modified")
+KEY_OPTIONAL = ("step", "study", "layout")
 RESPONSE_REQUIRED = ("id", "malignancy", "modified")
 RATINGS = ("malignancy", "modified")
 RATING_RANGE = (1, 5)
@@ -58,11 +63,15 @@ class ReaderResponses:
 
 
 def read_answer_key(path) -> pd.DataFrame:
-    """The answer key indexed by image id: source (str), label (int 0/1), modified (bool), step (Int64 or <NA>)."""
+    """The answer key indexed by image id: source (str), label (int 0/1), modified (bool), step (Int64 or
+    <NA>), study and layout (str, "" when not given)."""
     table = _read_csv(path, KEY_REQUIRED)
     errors = []
-    if "step" not in table:
-        table["step"] = ""
+    for column in KEY_OPTIONAL:
+        if column not in table:
+            table[column] = ""
+    if table["study"].nunique() > 1:
+        errors.append(f"rows name several study IDs ({', '.join(sorted(table['study'].unique()))})")
     for column, words in (("label", LABEL_WORDS), ("modified", MODIFIED_WORDS)):
         bad = ~table[column].str.lower().isin(words)
         errors += [f"{column}={value!r} (id {ident!r}) is not one of {'/'.join(words)}"
@@ -82,13 +91,14 @@ def read_answer_key(path) -> pd.DataFrame:
         raise ValueError(f"{path}: {len(errors)} problem(s) in the answer key: " + "; ".join(errors[:SHOWN_ERRORS]))
     table = table.astype({"label": int, "modified": bool})
     table["step"] = pd.array([int(step) if step else None for step in table["step"]], dtype="Int64")
-    return table.set_index("id")[["source", "label", "modified", "step"]]
+    return table.set_index("id")[["source", "label", "modified", "step", *KEY_OPTIONAL[1:]]]
 
 
 def read_responses(path, key: pd.DataFrame) -> ReaderResponses:
     """One reader's responses checked against the key: unknown, duplicate and missing IDs, bad ratings."""
     path = Path(path)
     table = _read_csv(path, RESPONSE_REQUIRED)
+    _check_study(table, path, key)
     reader = _reader_name(table, path)
     problems = []
 
@@ -117,13 +127,14 @@ def read_responses(path, key: pd.DataFrame) -> ReaderResponses:
     return ReaderResponses(reader, path, ratings, problems)
 
 
-def write_responses_template(ids, path) -> Path:
-    """A blank responses CSV for `ids` (in the order shown to readers): id, malignancy, modified."""
+def write_responses_template(ids, path, study_id: str) -> Path:
+    """A blank responses CSV for `ids` (in the order shown to readers): id, malignancy, modified, and
+    study, filled with `study_id`."""
     path = Path(path)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(RESPONSE_REQUIRED)
-        writer.writerows([ident, "", ""] for ident in ids)
+        writer.writerow([*RESPONSE_REQUIRED, "study"])
+        writer.writerows([ident, "", "", study_id] for ident in ids)
     return path
 
 
@@ -157,6 +168,19 @@ def _read_csv(path, required: tuple[str, ...]) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(required)}")
     return table.apply(lambda column: column.str.strip())
+
+
+def _check_study(table: pd.DataFrame, path: Path, key: pd.DataFrame) -> None:
+    """ValueError unless the responses carry the key's study ID (when the key has one)."""
+    [expected] = key["study"].unique()[:1] if len(key) else [""]
+    if not expected:
+        return
+    found = sorted(set(table["study"]) - {""}) if "study" in table else []
+    if found != [expected]:
+        given = f"study ID(s) {', '.join(found)}" if found else "no study ID"
+        raise ValueError(f"{path}: these responses carry {given}, but the answer key is study {expected}: "
+                         "they were made for another kit (or with its template), so they are not scored against "
+                         "this key")
 
 
 def _reader_name(table: pd.DataFrame, path: Path) -> str:

@@ -1,19 +1,27 @@
 """reading.html: the self-contained page readers rate a study kit in (no server, no network).
 
+Each time the page opens it asks for the reader's name first, and shows nothing of any earlier
+reader until a name is entered. The answers are kept per study ID and reader name in the browser's
+localStorage, so a reload loses nothing, two kits opened in one browser keep apart, and a reader
+who enters their name again resumes their answers (the page says so). "New reader" saves and goes
+back to the name dialog, so readers can take turns in one browser.
+
 The page shows one screen at a time (an image alone or a pair side by side) with, beside it, two
 questions per image: the likelihood of malignancy and the likelihood that it was modified (1–5). It
 is made for reading with the keyboard: ← / → change the screen whatever has focus, 1–5 answer the
-highlighted question and move the highlight on, ↑ / ↓ move it. Images are drawn pixel for pixel
-(`image-rendering: pixelated`) at an integer number of screen pixels per image pixel (the largest
-that fits, or + / - / 0), and dragging on an image sets the window (left/right) and level (up/down)
-of every image on the screen, R resets them; window/level is an SVG filter, as a page opened from
-file:// may not read the images' pixels, and without it the pixels are the file's. The answers and
-the time each image was on screen (summed over visits, while the page was visible) stay in the
-browser's localStorage, so a reload loses nothing, and are exported as the responses CSV that
-`readout analyze` reads: id, malignancy, modified, reader, reading_ms. With `lock_ratings`, the
-ratings given on a screen can no longer be changed once the reader leaves it (unanswered questions
-stay open). Images are referenced relatively, so the page works opened straight from the kit's
-reader folder.
+highlighted question and move the highlight on, ↑ / ↓ move it. Images are drawn with sharp pixels
+(`image-rendering: pixelated`), at first fitted to their viewports (the largest scale, whole or not,
+at which every image of the screen fits); + / - step through the pixel-exact whole zooms (screen
+pixels per image pixel) about the viewport's centre, Ctrl + wheel about the cursor, 0 fits again.
+Dragging on an image sets the window (left/right) and level (up/down) of every image on the screen,
+R resets them to the kit's `window`, where every screen starts; window/level is an SVG filter, as a
+page opened from file:// may not read the images' pixels, and where the window is the full range the
+pixels are the file's. The answers and the time each image was on screen (summed over visits, while
+the page was visible) are exported as the responses CSV that `readout analyze` reads: id,
+malignancy, modified, reader, reading_ms, study (the study ID, also in the file's name). With
+`lock_ratings`, the ratings given on a screen can no longer be changed once the reader leaves it
+(unanswered questions stay open). Images are referenced relatively, so the page works opened
+straight from the kit's reader folder.
 """
 
 from __future__ import annotations
@@ -35,15 +43,24 @@ PAGE = r"""<!DOCTYPE html>
   header { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem 1.2rem; padding: .45rem 1rem;
            background: #1d1d1d; border-bottom: 1px solid #333; }
   header h1 { margin: 0; font-size: 1.05rem; }
+  #resume-note { color: #8fd18f; }
   button { font: inherit; padding: .2rem .7rem; }
+  #start { position: fixed; inset: 0; z-index: 1; display: flex; align-items: center; justify-content: center;
+           background: #111; }
+  #start[hidden] { display: none; }
+  #start form { display: flex; flex-direction: column; gap: .7rem; padding: 1.2rem 1.5rem; background: #1d1d1d;
+                border: 1px solid #444; border-radius: 6px; }
+  #start h2 { margin: 0; font-size: 1.1rem; }
+  #start p { margin: 0; color: #bbb; }
   #storage-warning { margin: .4rem 1rem; color: #ffb347; }
   main { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 1fr) 23rem; }
   #images { display: flex; gap: .8rem; padding: .6rem; min-width: 0; min-height: 0; }
   figure { flex: 1 1 0; min-width: 0; margin: 0; display: flex; flex-direction: column; gap: .3rem; }
   figcaption { text-align: center; color: #bbb; }
   .viewport { flex: 1 1 0; min-height: 0; overflow: auto; display: flex; background: #000; }
+  #images.fit .viewport { overflow: hidden; }
   .viewport img { flex: none; margin: auto; image-rendering: pixelated; cursor: crosshair; touch-action: none; }
-  #panel { overflow-y: auto; padding: .6rem .9rem; border-left: 1px solid #333; background: #181818;
+  #panel { min-height: 0; overflow-y: auto; padding: .6rem .9rem; border-left: 1px solid #333; background: #181818;
            display: flex; flex-direction: column; gap: .6rem; }
   #navigation { display: flex; justify-content: space-between; align-items: center; gap: .5rem; }
   .image-questions h2 { margin: 0 0 .3rem; font-size: .95rem; color: #bbb; font-weight: normal; }
@@ -75,10 +92,20 @@ PAGE = r"""<!DOCTYPE html>
     <feComponentTransfer><feFuncR type="linear"/><feFuncG type="linear"/><feFuncB type="linear"/></feComponentTransfer>
   </filter>
 </svg>
+<div id="start" role="dialog" aria-modal="true" aria-labelledby="start-title">
+  <form id="start-form">
+    <h2 id="start-title">__TITLE__</h2>
+    <label>Your name <input id="reader" autocomplete="off"></label>
+    <p id="start-message">Enter your name to start, or to resume your answers.</p>
+    <button>Start</button>
+  </form>
+</div>
 <header>
   <h1>__TITLE__</h1>
-  <label>Reader name <input id="reader" autocomplete="off"></label>
+  <span>Reader: <strong id="reader-name"></strong></span>
+  <button id="new-reader" title="Save your answers and let another reader start">New reader</button>
   <span id="progress"></span>
+  <span id="resume-note" hidden></span>
   <button id="next-unrated">Next unrated</button>
   <button id="export-button">Export responses (CSV)</button>
 </header>
@@ -102,18 +129,19 @@ PAGE = r"""<!DOCTYPE html>
     </div>
     <p id="keys"><kbd>&larr;</kbd> <kbd>&rarr;</kbd> screen &middot; <kbd>1</kbd>&ndash;<kbd>5</kbd> answer the
       highlighted question, the highlight moves on (malignancy, then modified) &middot; <kbd>&uarr;</kbd>
-      <kbd>&darr;</kbd> move it &middot; <kbd>+</kbd> <kbd>&minus;</kbd> <kbd>0</kbd> zoom, fit &middot;
-      drag on an image: window &harr;, level &varr;, <kbd>R</kbd> reset</p>
+      <kbd>&darr;</kbd> move it &middot; <kbd>+</kbd> <kbd>&minus;</kbd> <kbd>0</kbd> zoom, fit, Ctrl + wheel zoom
+      at the cursor &middot; drag on an image: window &harr;, level &varr;, <kbd>R</kbd> reset</p>
     <details>
       <summary>Instructions</summary>
       <p>Some images are originals, some were modified by a neural network that adds or removes signs of
       cancer. A screen shows one image, or two images side by side. Rate every image: how likely it shows
       a malignancy (1 definitely healthy … 5 definitely cancer) and how likely it was modified
-      (1 definitely original … 5 definitely modified). Images are shown pixel for pixel: the zoom counts
-      screen pixels per image pixel. Drag on an image to the right for a wider window (less contrast),
-      down for a higher level (darker); every screen starts at the full range.
-      Your answers, and how long each image was on screen, stay in this browser; when you are done,
-      enter your name and press "Export responses (CSV)", then send the downloaded file back.</p>
+      (1 definitely original … 5 definitely modified). Images open fitted to the screen; + and − step
+      through the pixel-exact zooms (×2: two screen pixels per image pixel). Drag on an image to the right
+      for a wider window (less contrast), down for a higher level (darker); every screen starts at the
+      study's common window, R returns to it. Your answers, and how long each image was on screen, stay
+      in this browser under your name: enter it again to resume, press "New reader" to let someone else
+      read. When you are done, press "Export responses (CSV)" and send the downloaded file back.</p>
     </details>
   </aside>
 </main>
@@ -126,13 +154,15 @@ const FIELDS = [
   {name: "modified", question: "Likelihood that it was modified",
    scale: "1 definitely original … 5 definitely modified"},
 ];
-const GREY_LEVELS = 255;
+const DRAG_STEP = 1 / 255;  // window or level change per pixel dragged, as a fraction of the grey range
 const MAX_ZOOM = 32;
+const WHEEL_STEP = 100;  // wheel movement per zoom step: a mouse wheel's notch
+const [LOW, HIGH] = study.window;
 const ids = study.screens.flat().map(image => image.id);
-const storageKey = "breastgan-study:" + study.kit;
-const readerInput = document.getElementById("reader");
-let state = {reader: "", position: 0, ratings: {}, readingMs: {}, locked: {}};
-const view = {zoom: null, level: 0.5, width: 1, active: 0, shownSince: null};
+const nameInput = document.getElementById("reader");
+let reader = "";  // "" while the start dialog is open
+let state = blankState();
+const view = {zoom: null, scale: 1, wheel: 0, level: 0.5, width: 1, active: 0, shownSince: null};
 
 function byId(id) { return document.getElementById(id); }
 
@@ -144,16 +174,53 @@ function shownImages() { return [...document.querySelectorAll("#images img")]; }
 
 function warnStorage() { byId("storage-warning").hidden = false; }
 
+function blankState() { return {position: 0, ratings: {}, readingMs: {}, locked: {}}; }
+
+function storageKey() { return `breastgan-study:${study.study}:${reader}`; }
+
 function loadState() {
   try {
-    const saved = JSON.parse(localStorage.getItem(storageKey) || "null");
-    if (saved && typeof saved === "object") state = Object.assign(state, saved);
+    const saved = JSON.parse(localStorage.getItem(storageKey()) || "null");
+    if (saved && typeof saved === "object") state = Object.assign(blankState(), saved);
   } catch (error) { warnStorage(); }
   state.position = clamp(state.position, 0, study.screens.length - 1);
 }
 
 function saveState() {
-  try { localStorage.setItem(storageKey, JSON.stringify(state)); } catch (error) { warnStorage(); }
+  if (!reader) return;
+  try { localStorage.setItem(storageKey(), JSON.stringify(state)); } catch (error) { warnStorage(); }
+}
+
+function setReader(name) {  // "": back to the start dialog, with nothing of any reader shown
+  reader = name;
+  state = blankState();
+  if (reader) loadState();
+  byId("reader-name").textContent = reader;
+  const note = byId("resume-note");
+  note.textContent = `Resuming: ${ids.filter(isRated).length} of ${ids.length} rated`;
+  note.hidden = !Object.keys(state.ratings).length;
+  byId("start").hidden = Boolean(reader);
+  for (const part of document.querySelectorAll("header, main")) part.inert = !reader;
+  view.zoom = null;
+  view.shownSince = reader && !document.hidden ? performance.now() : null;
+  renderScreen();
+  showProgress();
+  if (!reader) {
+    nameInput.value = "";
+    nameInput.focus();
+  }
+}
+
+function start(event) {
+  event.preventDefault();
+  const name = nameInput.value.trim();
+  if (name) setReader(name);
+  else byId("start-message").textContent = "Please enter your name.";
+}
+
+function newReader() {
+  recordReadingTime();
+  setReader("");
 }
 
 function ratingOf(id, field) { return (state.ratings[id] || {})[field]; }
@@ -204,7 +271,7 @@ function recordReadingTime() {
       state.readingMs[image.id] = (state.readingMs[image.id] || 0) + now - view.shownSince;
     }
   }
-  view.shownSince = document.hidden ? null : now;
+  view.shownSince = document.hidden || !reader ? null : now;
   saveState();
 }
 
@@ -251,6 +318,7 @@ function imageFigure(image, caption) {
   const img = element("img", {src: image.src, alt: caption, draggable: false});
   img.addEventListener("load", applyZoom);
   img.addEventListener("pointerdown", startWindowing);
+  img.addEventListener("wheel", wheelZoom, {passive: false});
   const viewport = element("div", {className: "viewport"});
   viewport.append(img);
   viewport.addEventListener("scroll", () => syncScroll(viewport));
@@ -270,30 +338,54 @@ function syncScroll(source) {
 
 function loadedImages() { return shownImages().filter(img => img.naturalWidth); }
 
-function fitZoom() {
-  const fits = loadedImages().map(img => {
+function fitScale() {  // the largest scale at which every loaded image of the screen fits its viewport
+  return Math.min(MAX_ZOOM, ...loadedImages().map(img => {
     const box = img.parentElement.getBoundingClientRect();
-    const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);
-    return Math.floor(scale * window.devicePixelRatio);
-  });
-  return clamp(Math.min(...fits), 1, MAX_ZOOM);
+    return Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight) * window.devicePixelRatio;
+  }));
 }
 
-function currentZoom() { return view.zoom === null ? fitZoom() : view.zoom; }
-
-function setZoom(zoom) {
-  view.zoom = zoom === null ? null : clamp(zoom, 1, MAX_ZOOM);
-  applyZoom();
-}
-
-function applyZoom() {
-  if (!loadedImages().length) return;
-  const zoom = currentZoom();
-  for (const img of loadedImages()) {
-    img.style.width = `${img.naturalWidth * zoom / window.devicePixelRatio}px`;
-    img.style.height = `${img.naturalHeight * zoom / window.devicePixelRatio}px`;
+function applyZoom() {  // view.scale: device pixels per image pixel, kept while a new screen's images load
+  const images = loadedImages();
+  view.scale = view.zoom ?? (images.length ? fitScale() : view.scale);
+  byId("images").classList.toggle("fit", view.zoom === null);
+  for (const img of images) {
+    img.style.width = `${img.naturalWidth * view.scale / window.devicePixelRatio}px`;
+    img.style.height = `${img.naturalHeight * view.scale / window.devicePixelRatio}px`;
   }
-  byId("zoom-value").textContent = `×${zoom}` + (view.zoom === null ? " (fit)" : "");
+  byId("zoom-value").textContent = view.zoom === null ? `fit (×${view.scale.toFixed(2)})` : `×${view.zoom}`;
+}
+
+function visibleCentre(viewport) {
+  const box = viewport.getBoundingClientRect();
+  return {x: box.left + viewport.clientWidth / 2, y: box.top + viewport.clientHeight / 2};
+}
+
+function setZoom(zoom, cursor) {
+  // the image point under `cursor` ({img, x, y}), else at the first viewport's centre, stays in place
+  const img = cursor ? cursor.img : loadedImages()[0];
+  const anchor = () => cursor || visibleCentre(img.parentElement);
+  const box = img && img.getBoundingClientRect(), from = img && anchor();
+  view.zoom = zoom;
+  applyZoom();
+  if (!img) return;
+  const zoomed = img.getBoundingClientRect(), to = anchor(), viewport = img.parentElement;
+  viewport.scrollLeft += zoomed.left + (from.x - box.left) / box.width * zoomed.width - to.x;
+  viewport.scrollTop += zoomed.top + (from.y - box.top) / box.height * zoomed.height - to.y;
+}
+
+function stepZoom(step, cursor) {  // to the next whole zoom above (step 1) or below (-1) the scale shown
+  const zoom = step > 0 ? Math.floor(view.scale) + 1 : Math.ceil(view.scale) - 1;
+  if (zoom >= 1 && zoom <= MAX_ZOOM) setZoom(zoom, cursor);
+}
+
+function wheelZoom(event) {
+  if (!event.ctrlKey) return;  // a plain wheel scrolls
+  event.preventDefault();
+  view.wheel += event.deltaY;
+  if (Math.abs(view.wheel) < WHEEL_STEP) return;
+  stepZoom(view.wheel < 0 ? 1 : -1, {img: event.currentTarget, x: event.clientX, y: event.clientY});
+  view.wheel = 0;
 }
 
 function startWindowing(event) {
@@ -303,8 +395,8 @@ function startWindowing(event) {
   img.setPointerCapture(event.pointerId);
   let last = {x: event.clientX, y: event.clientY};
   const drag = move => {
-    view.width = clamp(view.width + (move.clientX - last.x) / GREY_LEVELS, 1 / GREY_LEVELS, 2);
-    view.level = clamp(view.level + (move.clientY - last.y) / GREY_LEVELS, 0, 1);
+    view.width = clamp(view.width + (move.clientX - last.x) * DRAG_STEP, DRAG_STEP, 2);
+    view.level = clamp(view.level + (move.clientY - last.y) * DRAG_STEP, 0, 1);
     last = {x: move.clientX, y: move.clientY};
     applyWindowLevel();
   };
@@ -313,9 +405,11 @@ function startWindowing(event) {
 }
 
 function resetWindowLevel() {
-  Object.assign(view, {level: 0.5, width: 1});
+  Object.assign(view, {level: (LOW + HIGH) / 2, width: HIGH - LOW});
   applyWindowLevel();
 }
+
+function percent(fraction) { return `${(100 * fraction).toFixed(1)}%`; }
 
 function applyWindowLevel() {
   const identity = view.level === 0.5 && view.width === 1;
@@ -324,8 +418,7 @@ function applyWindowLevel() {
     transfer.setAttribute("intercept", String(0.5 - view.level / view.width));
   }
   for (const img of shownImages()) img.style.filter = identity ? "" : "url(#window-level)";
-  byId("window-level-value").textContent =
-    `width ${Math.round(view.width * GREY_LEVELS)}, level ${Math.round(view.level * GREY_LEVELS)}`;
+  byId("window-level-value").textContent = `width ${percent(view.width)}, level ${percent(view.level)}`;
 }
 
 function renderScreen() {
@@ -350,6 +443,7 @@ function goTo(index) {
   if (study.lock_ratings) lockAnswered(state.position);
   state.position = target;
   saveState();
+  byId("resume-note").hidden = true;
   renderScreen();
 }
 
@@ -365,23 +459,23 @@ function nextUnrated() {
 function csvCell(text) { return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text; }
 
 function responsesCsv() {
-  const rows = [["id", "malignancy", "modified", "reader", "reading_ms"]];
+  const rows = [["id", "malignancy", "modified", "reader", "reading_ms", "study"]];
   for (const id of ids) {
     const rating = state.ratings[id] || {};
-    rows.push([id, rating.malignancy || "", rating.modified || "", state.reader.trim(),
-               Math.round(state.readingMs[id] || 0)]);
+    rows.push([id, rating.malignancy || "", rating.modified || "", reader, Math.round(state.readingMs[id] || 0),
+               study.study]);
   }
   return rows.map(row => row.map(cell => csvCell(String(cell))).join(",")).join("\n") + "\n";
 }
 
+function fileNamePart(text) { return text.replace(/[^A-Za-z0-9_-]+/g, "_"); }
+
 function exportResponses() {
-  const reader = state.reader.trim();
-  if (!reader) { alert("Please enter your name first."); readerInput.focus(); return; }
   const missing = ids.filter(id => !isRated(id)).length;
   if (missing && !confirm(`${missing} image(s) are not rated yet. Export anyway?`)) return;
   recordReadingTime();
   const link = element("a", {href: URL.createObjectURL(new Blob([responsesCsv()], {type: "text/csv"})),
-                             download: `responses_${reader.replace(/[^A-Za-z0-9_-]+/g, "_")}.csv`});
+                             download: `responses_${fileNamePart(reader)}_${fileNamePart(study.study)}.csv`});
   document.body.append(link);
   link.click();
   link.remove();
@@ -393,20 +487,16 @@ const KEY_ACTIONS = {
   ArrowLeft: () => goTo(state.position - 1),
   ArrowDown: () => moveActive(1),
   ArrowUp: () => moveActive(-1),
-  "+": () => setZoom(currentZoom() + 1),
-  "=": () => setZoom(currentZoom() + 1),
-  "-": () => setZoom(currentZoom() - 1),
+  "+": () => stepZoom(1),
+  "=": () => stepZoom(1),
+  "-": () => stepZoom(-1),
   "0": () => setZoom(null),
   r: resetWindowLevel,
   R: resetWindowLevel,
 };
 
 function onKey(event) {
-  if (event.ctrlKey || event.altKey || event.metaKey) return;
-  if (event.target === readerInput) {
-    if (event.key === "Enter" || event.key === "Escape") readerInput.blur();
-    return;
-  }
+  if (!reader || event.ctrlKey || event.altKey || event.metaKey) return;  // the start dialog's name takes keys
   const digit = /^(?:Digit|Numpad)([1-5])$/.exec(event.code);
   const action = digit ? () => answerActive(Number(digit[1])) : KEY_ACTIONS[event.key];
   if (!action) return;
@@ -415,15 +505,14 @@ function onKey(event) {
   action();
 }
 
-loadState();
-readerInput.value = state.reader;
-readerInput.addEventListener("input", () => { state.reader = readerInput.value; saveState(); });
+byId("start-form").addEventListener("submit", start);
+byId("new-reader").addEventListener("click", newReader);
 byId("previous").addEventListener("click", () => goTo(state.position - 1));
 byId("next").addEventListener("click", () => goTo(state.position + 1));
 byId("next-unrated").addEventListener("click", nextUnrated);
 byId("export-button").addEventListener("click", exportResponses);
-byId("zoom-in").addEventListener("click", () => setZoom(currentZoom() + 1));
-byId("zoom-out").addEventListener("click", () => setZoom(currentZoom() - 1));
+byId("zoom-in").addEventListener("click", () => stepZoom(1));
+byId("zoom-out").addEventListener("click", () => stepZoom(-1));
 byId("zoom-fit").addEventListener("click", () => setZoom(null));
 byId("window-reset").addEventListener("click", resetWindowLevel);
 byId("lock-note").hidden = !study.lock_ratings;
@@ -431,23 +520,24 @@ window.addEventListener("keydown", onKey, true);
 window.addEventListener("resize", applyZoom);
 document.addEventListener("visibilitychange", recordReadingTime);
 window.addEventListener("pagehide", recordReadingTime);
-view.shownSince = document.hidden ? null : performance.now();
-renderScreen();
-showProgress();
+setReader("");
 </script>
 </body>
 </html>
 """
 
 
-def write_reading_page(path, title: str, kit: str, screens: list[list[dict]], lock_ratings: bool = False) -> Path:
+def write_reading_page(path, title: str, study_id: str, screens: list[list[dict]], lock_ratings: bool = False,
+                       window: tuple[float, float] = (0.0, 1.0)) -> Path:
     """Write the page for `screens` (each a list of {"id", "src"}: image ID and relative image path).
 
-    `kit` names the study in the browser's storage, so two kits opened in one browser keep apart.
-    `lock_ratings`: a screen's ratings can no longer be changed once the reader leaves it.
+    `study_id` names the study in the browser's storage and in every exported row, so two kits opened
+    in one browser keep apart. `lock_ratings`: a screen's ratings can no longer be changed once the
+    reader leaves it. `window`: (low, high) the initial display window of every image, as fractions
+    of the images' full grey range (0: black, 1: white).
     """
     path = Path(path)
-    data = json.dumps({"kit": kit, "lock_ratings": lock_ratings, "screens": screens},
+    data = json.dumps({"study": study_id, "lock_ratings": lock_ratings, "window": list(window), "screens": screens},
                       separators=(",", ":")).replace("</", "<\\/")
     path.write_text(PAGE.replace("__TITLE__", html.escape(title)).replace("__DATA__", data), encoding="utf-8")
     return path

@@ -1,28 +1,39 @@
-"""`study build`: a blinded reader-study kit from a run at one checkpoint.
+"""`study build`: a blinded reader-study kit from a run at one or more checkpoints.
 
 The kit folder holds two parts:
 
     reader/   what readers get: reading.html, responses_template.csv, images/<id>.png
     key/      what they must not see: answer_key.csv (see files.py), study.json (how it was built,
-              and the page's settings: lock_ratings), leak_audit.csv (see audit.py)
+              and the page's settings: lock_ratings, window), leak_audit.csv (see audit.py), and
+              null-kit/images/<id>.png: the null kit below (the same IDs; answer_key.csv applies)
 
-The layout (which sources, pairs and alone images; see design.py) comes from the seed alone.
-Every image is written the same way whether original or modified: channel 0, min–max scaled to
-0–255 on its own (as the training pipeline scales its inputs), an 8-bit greyscale PNG at the run's
-image size with no text, time or physical-size chunks, stored uncompressed (so every file has the
-same byte length), named by a random ID. So nothing but the pixels tells a modified image from an
-original. With `keep_background`, a modified image also takes the original's pixels outside the
-breast (`carry_background`), so only breast tissue differs. The leak audit in key/ then says whether
-simple statistics of the files still separate modified from original images. The same inputs and
-seed give a byte-identical kit.
+Every build gets a new random study ID, which the page, the template, every exported response and
+the key carry, and new random image IDs (see design.py); the layout (which sources, pairs and alone
+images, and which step made each modified image) comes from the seed alone.
+
+Every image is written the same way, original or modified: channel 0 through one fixed mapping of
+the model's [-1, 1] range to a 16-bit greyscale PNG (-1 -> 0, 1 -> 65535; an original keeps the
+prepared dataset's 16-bit values exactly), at the run's image size, with no text, time or
+physical-size chunks, stored uncompressed (so every file has the same byte length), named by its
+ID. A modified image shows the generator's pixels inside the source's breast region and the
+source's own pixels outside it (`background="source"`, the default), or the generator's whole
+frame but the source's padding (`background="generator"`, as the paper's readers saw it). The page
+opens every image at one window, percentiles of all the kit's originals.
+
+Before anything is written, the leak audit runs on a null kit: the same cases with every modified
+image replaced by its own source, through the same path. If any feature tells its "modified"
+images from its originals, the build fails (KitLeakError) naming it. The real kit's audit then says
+which features separate modified from original images, and by how much.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
+import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,38 +46,49 @@ from cyclegan.domains import DIRECTIONS, DOMAINS
 from cyclegan.runs.rundir import RunDir
 from cyclegan.runs.translate import translate_batches
 
-from .audit import audit_leaks, write_leak_audit
-from .design import StudyDesign, design_study, get_layout
+from .audit import GREY_LEVELS, audit_leaks, write_leak_audit
+from .design import ShownImage, StudyDesign, design_study, get_layout
 from .files import write_responses_template
 from .page import write_reading_page
 
-KEY_COLUMNS = ["id", "source", "label", "modified", "direction", "step", "pair_id", "screen", "side"]
+KEY_COLUMNS = ["id", "source", "label", "modified", "direction", "step", "pair_id", "screen", "side", "study",
+               "layout"]
 AUGMENTED_COPY = re.compile(r"#aug\d+$")  # prepare's augmented copies are not shown to readers
-BACKGROUNDS = {  # study.json's "background", by keep_background
-    True: "modified images take the original's pixels outside its breast region (cyclegan.data.preprocess."
-          "breast_region: the largest region brighter than the background level, holes filled, grown by "
-          f"{REGION_MARGIN} pixels on a copy of at most {REGION_SIDE} pixels per side)",
-    False: "modified images as the generator made them, background included",
+WINDOW_PERCENTILES = (0.5, 99.5)  # of all the kit's originals' grey levels: the page's initial window
+BACKGROUNDS = {  # study.json's "background_rule", by background
+    "source": "modified images take the source's pixels outside its breast region (cyclegan.data.preprocess."
+              "breast_region: the largest region brighter than the background level, holes filled, grown by "
+              f"{REGION_MARGIN} pixels on a copy of at most {REGION_SIDE} pixels per side)",
+    "generator": "modified images as the generator made them, background included; the source's zero padding "
+                 "(its trailing all-black columns and rows) kept",
 }
+TRAIN_SPLIT_WARNING = ("--split train: these are the generator's own training images; a reader study of its "
+                       "held-out (eval) images is what the paper ran")
 
 
-def build_study(run_dir, layout: str, input_path, out_dir, seed: int, step: int | None = None,
+class KitLeakError(ValueError):
+    """The null kit (every modified image replaced by its source) is not at chance: the kit leaks."""
+
+
+def build_study(run_dir, layout: str, input_path, out_dir, seed: int, steps: list[int] | None = None,
                 split: str = "eval", cases: int | None = None, batch_size: int = 4,
-                lock_ratings: bool = False, keep_background: bool = False) -> dict:
+                lock_ratings: bool = False, background: str = "source") -> dict:
     """Write the kit into `out_dir` (new or empty); returns what study.json records.
 
     `input_path`: a prepared dataset (both domains of its `split`) or a folder with healthy/ and
-    cancer/ subfolders of raw images; None: the dataset the run was trained on. `step`: the
-    checkpoint (default: the latest). `lock_ratings`: the reading page keeps readers from changing a
-    screen's ratings once they leave it. `keep_background`: modified images take the original's
-    pixels outside the breast.
+    cancer/ subfolders of raw images; None: the dataset the run was trained on. `steps`: the
+    checkpoints that make the modified images, shared evenly (default: the latest).
+    `lock_ratings`: the reading page keeps readers from changing a screen's ratings once they leave
+    it. `background`: a key of BACKGROUNDS.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"{out_dir} is not empty; choose a new folder for the kit")
+    if background not in BACKGROUNDS:
+        raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
     run = RunDir(run_dir)
     config = run.config()
-    [step] = run.select_steps([step] if step is not None else None)
+    steps = run.select_steps(steps)
     input_path = run.data_dir() if input_path is None else input_path
     spec = get_layout(layout)
     cases = spec.default_cases if cases is None else cases
@@ -75,28 +97,32 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, step: int 
     images = {label: _source_images(input_path, size, config.data.include_masks, domain, split)
               for label, domain in enumerate(DOMAINS)}
     _check_enough(images, cases, layout, spec.cases_multiple, input_path, split)
-    design = design_study(layout, {label: list(found) for label, found in images.items()}, seed, cases)
-    pixels = _pixels(design, images, run.generators(step), batch_size, keep_background)
-
+    design = design_study(layout, {label: list(found) for label, found in images.items()}, seed, cases, tuple(steps))
+    originals = {source: image[..., 0] for found in images.values() for source, image in found.items()}
+    modified = _translations(design, images, run, batch_size)
+    study_id = secrets.token_hex(6)
     reader_dir, key_dir = out_dir / "reader", out_dir / "key"
-    (reader_dir / "images").mkdir(parents=True)
-    key_dir.mkdir()
-    for shown in design.images:
-        _write_png8(reader_dir / "images" / f"{shown.id}.png", pixels[shown.source, shown.modified])
+    with tempfile.TemporaryDirectory(prefix="null-kit-") as folder:
+        null_audit = _audit_null_kit(Path(folder), design, originals, background)
+        (reader_dir / "images").mkdir(parents=True)
+        key_dir.mkdir()
+        shutil.move(folder, key_dir / "null-kit" / "images")
+    paths = _write_images(reader_dir / "images", design, _shown(design, originals, modified, background))
     ids = [shown.id for shown in design.images]
-    write_responses_template(ids, reader_dir / "responses_template.csv")
+    write_responses_template(ids, reader_dir / "responses_template.csv", study_id)
     screens = [[{"id": shown.id, "src": f"images/{shown.id}.png"} for shown in screen] for screen in design.screens()]
-    kit = hashlib.sha256(",".join(ids).encode()).hexdigest()[:12]
-    write_reading_page(reader_dir / "reading.html", "Reader study", kit, screens, lock_ratings)
-    _write_answer_key(key_dir / "answer_key.csv", design, step)
-    audit = audit_leaks([reader_dir / "images" / f"{ident}.png" for ident in ids],
-                        [shown.modified for shown in design.images])
+    window = _window(design, originals)
+    write_reading_page(reader_dir / "reading.html", "Reader study", study_id, screens, lock_ratings, window)
+    _write_answer_key(key_dir / "answer_key.csv", design, study_id)
+    audit = null_audit + audit_leaks(paths, [shown.modified for shown in design.images],
+                                     [shown.source for shown in design.images])
     write_leak_audit(audit, key_dir / "leak_audit.csv")
-    record = {"run": str(Path(run_dir).resolve()), "step": step, "layout": layout, "cases_per_label": cases,
-              "seed": seed, "input": str(Path(input_path).resolve()), "split": split, "kit": kit,
-              "lock_ratings": lock_ratings, "keep_background": keep_background,
-              "background": BACKGROUNDS[keep_background],
-              "images": len(ids), "screens": len(screens), "modified": sum(shown.modified for shown in design.images),
+    record = {"study": study_id, "run": str(Path(run_dir).resolve()), "steps": steps, "layout": layout,
+              "cases_per_label": cases, "seed": seed, "input": str(Path(input_path).resolve()), "split": split,
+              "lock_ratings": lock_ratings, "window": list(window), "background": background,
+              "background_rule": BACKGROUNDS[background], "images": len(ids), "screens": len(screens),
+              "modified": sum(shown.modified for shown in design.images),
+              "warnings": [TRAIN_SPLIT_WARNING] * (split == "train"),
               "leak_warnings": [row["warning"] for row in audit if row["warning"]]}
     (key_dir / "study.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
@@ -127,21 +153,36 @@ def _check_enough(images: dict, cases: int, layout: str, multiple: int, input_pa
                          f"Use a larger input (or --split train), or fewer --cases (a multiple of {multiple})")
 
 
-def _pixels(design: StudyDesign, images: dict, generators: dict, batch_size: int, keep_background: bool) -> dict:
-    """{(source, modified): (H, W) image in [-1, 1]} for every image the design shows; with
-    `keep_background`, modified images carry their original's background (`carry_background`)."""
-    pixels = {}
-    for label, found in images.items():
-        shown = sorted({image.source for image in design.images if image.label == label})
-        modified = sorted({image.source for image in design.images if image.label == label and image.modified})
-        pixels.update({(source, False): found[source][..., 0] for source in shown})
-        if modified:
-            translated = translate_batches(generators[DIRECTIONS[label]],
-                                           np.stack([found[source] for source in modified]), batch_size)
-            for source, image in zip(modified, translated):
-                original = found[source][..., 0]
-                pixels[source, True] = carry_background(original, image[..., 0]) if keep_background else image[..., 0]
-    return pixels
+def _translations(design: StudyDesign, images: dict, run: RunDir, batch_size: int) -> dict:
+    """{(source, step): (H, W) generator output in [-1, 1]} for every modified image the design shows."""
+    wanted = sorted({(image.step, image.label, image.source) for image in design.images if image.modified})
+    translated = {}
+    for step in sorted({step for step, _, _ in wanted}):
+        generators = run.generators(step)
+        for label, found in images.items():
+            sources = [source for made_at, of, source in wanted if made_at == step and of == label]
+            if sources:
+                outputs = translate_batches(generators[DIRECTIONS[label]],
+                                            np.stack([found[source] for source in sources]), batch_size)
+                translated.update({(source, step): output[..., 0] for source, output in zip(sources, outputs)})
+    return translated
+
+
+def _shown(design: StudyDesign, originals: dict, modified: dict, background: str) -> dict[str, np.ndarray]:
+    """{image ID: (H, W) pixels in [-1, 1] as shown}; `modified`: {(source, step): generator output}."""
+    return {image.id: shown_pixels(originals[image.source],
+                                   modified[image.source, image.step] if image.modified else None, background)
+            for image in design.images}
+
+
+def shown_pixels(original: np.ndarray, generated: np.ndarray | None, background: str) -> np.ndarray:
+    """What readers see of a source, (H, W) in [-1, 1]: the `original` itself, or (given the generator's
+    output `generated`) its modified image by the `background` rule (BACKGROUNDS)."""
+    if generated is None:
+        return original
+    if background == "source":
+        return carry_background(original, generated)
+    return np.where(padding(original), original, generated)
 
 
 def carry_background(original: np.ndarray, modified: np.ndarray) -> np.ndarray:
@@ -149,19 +190,61 @@ def carry_background(original: np.ndarray, modified: np.ndarray) -> np.ndarray:
     return np.where(breast_region(original), modified, original)
 
 
-def _write_png8(path: Path, values: np.ndarray) -> None:
-    """(H, W) floats -> 8-bit greyscale PNG, min–max scaled on their own; no ancillary chunks; stored
+def padding(original: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the trailing columns and rows that are all at the image's minimum (prepare's zero padding)."""
+    black = original <= original.min()
+    columns, rows = np.cumprod(black.all(axis=0)[::-1])[::-1], np.cumprod(black.all(axis=1)[::-1])[::-1]
+    return columns.astype(bool)[None, :] | rows.astype(bool)[:, None]
+
+
+def _audit_null_kit(folder: Path, design: StudyDesign, originals: dict, background: str) -> list[dict]:
+    """Write the null kit (every modified image its own source, written as the kit is) into `folder`
+    and audit it; KitLeakError naming every feature that is not at chance."""
+    null_modified = {(image.source, image.step): originals[image.source] for image in design.images if image.modified}
+    paths = _write_images(folder, design, _shown(design, originals, null_modified, background))
+    rows = audit_leaks(paths, [image.modified for image in design.images],
+                       [image.source for image in design.images], kit="null")
+    failures = [row["warning"] for row in rows if row["warning"]]
+    if failures:
+        raise KitLeakError(f"the kit leaks: {'; '.join(failures)}. Nothing was written")
+    return rows
+
+
+def _write_images(folder: Path, design: StudyDesign, pixels: dict[str, np.ndarray]) -> list[Path]:
+    """Each shown image as folder/<id>.png (`write_png16`), in the design's order."""
+    paths = [folder / f"{image.id}.png" for image in design.images]
+    for image, path in zip(design.images, paths):
+        write_png16(path, pixels[image.id])
+    return paths
+
+
+def grey_levels(values: np.ndarray) -> np.ndarray:
+    """(H, W) values in [-1, 1] -> uint16 grey levels by the kit's one mapping: -1 -> 0, 1 -> GREY_LEVELS."""
+    return np.rint((np.clip(values, -1.0, 1.0) + 1.0) * (GREY_LEVELS / 2.0)).astype(np.uint16)
+
+
+def write_png16(path: Path, values: np.ndarray) -> None:
+    """(H, W) values in [-1, 1] -> 16-bit greyscale PNG by `grey_levels`; no ancillary chunks; stored
     uncompressed, so its byte length depends on H and W alone."""
-    low, high = float(values.min()), float(values.max())
-    scaled = (values - low) / (high - low) * 255.0 if high > low else np.zeros_like(values)
-    Image.fromarray(np.rint(scaled).astype(np.uint8)).save(path, format="PNG", compress_level=0)
+    Image.fromarray(grey_levels(values)).save(path, format="PNG", compress_level=0)
 
 
-def _write_answer_key(path: Path, design: StudyDesign, step: int) -> None:
+def _window(design: StudyDesign, originals: dict) -> tuple[float, float]:
+    """(low, high) grey fractions: WINDOW_PERCENTILES of the grey levels of every original the kit shows."""
+    shown = np.stack([grey_levels(originals[image.source]) for image in design.images if not image.modified])
+    low, high = np.percentile(shown, WINDOW_PERCENTILES) / GREY_LEVELS
+    return (float(low), float(high)) if high > low else (0.0, 1.0)
+
+
+def _write_answer_key(path: Path, design: StudyDesign, study_id: str) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=KEY_COLUMNS)
         writer.writeheader()
-        writer.writerows({"id": shown.id, "source": shown.source, "label": DOMAINS[shown.label],
-                          "modified": "yes" if shown.modified else "no", "direction": shown.direction,
-                          "step": step if shown.modified else "", "pair_id": shown.pair_id,
-                          "screen": shown.screen, "side": shown.side} for shown in design.images)
+        writer.writerows(_key_row(shown, design.layout, study_id) for shown in design.images)
+
+
+def _key_row(shown: ShownImage, layout: str, study_id: str) -> dict:
+    return {"id": shown.id, "source": shown.source, "label": DOMAINS[shown.label],
+            "modified": "yes" if shown.modified else "no", "direction": shown.direction,
+            "step": shown.step if shown.modified else "", "pair_id": shown.pair_id, "screen": shown.screen,
+            "side": shown.side, "study": study_id, "layout": layout}

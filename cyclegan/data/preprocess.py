@@ -39,8 +39,9 @@ def orient(image: np.ndarray, mask: np.ndarray | None, laterality: str | None):
     return np.ascontiguousarray(image[:, ::-1]), mirrored_mask
 
 
-def breast_region(image: np.ndarray) -> np.ndarray:
-    """(h, w) bool: the largest region brighter than the background, its holes filled, grown slightly.
+def breast_region(image: np.ndarray, margin: int = REGION_MARGIN) -> np.ndarray:
+    """(h, w) bool: the largest region brighter than the background, its holes filled, grown by
+    `margin` pixels of the shrunk copy.
 
     Found on a copy shrunk to at most REGION_SIDE pixels per side; burned-in labels and markers
     that do not touch the breast fall outside it.
@@ -61,7 +62,7 @@ def breast_region(image: np.ndarray) -> np.ndarray:
     _, outside = cv2.connectedComponents((~largest).astype(np.uint8), connectivity=4)
     border = np.unique(np.concatenate([outside[0], outside[-1], outside[:, 0], outside[:, -1]]))
     region = ~np.isin(outside, border[border > 0])  # the breast and the holes inside it
-    region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=REGION_MARGIN)
+    region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=margin)
     return cv2.resize(region, (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 

@@ -4,7 +4,8 @@ At each step the originals are the split's real images of both domains and the m
 their translations (healthy by h2c, cancer by c2h). Each image (channel 0 of an (H, W, C) array
 in [-1, 1]) becomes a small feature vector: the grid-artefact scores at periods 4 and 2 and
 high-frequency spectral statistics. A standardised logistic regression is cross-validated with
-folds grouped by source image (an original and its translation are always in the same fold), and
+folds grouped by source image (`grouped_cv.out_of_fold_scores`: an original and its translation
+are always in the same fold), and
 the out-of-fold probabilities give the detection AUC — the automated counterpart of the paper's
 readers detecting modification — with Newcombe's score-type 95 % interval (`roc.auc_score_ci`).
 That interval stays valid at AUC = 1, where DeLong's variance is 0 and its interval shrinks to
@@ -19,12 +20,9 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
 
+from cyclegan.analysis.grouped_cv import out_of_fold_scores
 from cyclegan.analysis.readers.roc import auc_score_ci
 from cyclegan.data.pipeline import split_images
 from cyclegan.domains import INPUT_DOMAIN
@@ -77,11 +75,7 @@ def cross_validated_detection(originals: np.ndarray, modified: np.ndarray, folds
     labels = np.repeat([0, 1], len(originals))
     groups = np.tile(np.arange(len(originals)), 2)
     folds = min(folds, len(originals))
-    scores = np.empty(len(labels))
-    classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
-    for train, test in GroupKFold(n_splits=folds).split(features, labels, groups):
-        classifier.fit(features[train], labels[train])
-        scores[test] = classifier.predict_proba(features[test])[:, 1]
+    scores = out_of_fold_scores(features, labels, groups, folds, seed=seed)
     result = auc_score_ci(labels, scores)
     return Detection(result.auc, result.ci_low, result.ci_high, folds, scores)
 

@@ -16,9 +16,8 @@ Per reader image (the 16-bit PNG file readers get; values v in 0..65535, v / 655
                        image, and background for every breast (breasts are stored facing left)
 
 and a classifier on all of them together: a standardised logistic regression with balanced class
-weights (so that a fold's share of modified images does not move its scores), cross-validated with
-folds grouped by source (an original and its modification are never split between training and
-test folds), REPEATS times; each image's score is its mean out-of-fold probability.
+weights, cross-validated in FOLDS folds grouped by source (`grouped_cv.out_of_fold_scores`), REPEATS
+times; each image's score is its mean out-of-fold probability.
 
 For each feature and the classifier: its AUC for separating modified (positive) from original
 images, with an interval that takes the images of one source as a cluster (Obuchowski's variance,
@@ -36,18 +35,13 @@ sources), and the medians among originals and among modified images. Two reading
 from __future__ import annotations
 
 import csv
-import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from scipy.stats import t as student_t
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
+from cyclegan.analysis.grouped_cv import out_of_fold_scores
 from cyclegan.data.preprocess import breast_region
 
 from .roc import auc_ci_clustered
@@ -94,7 +88,7 @@ def audit_leaks(paths: list[Path], modified: list[bool], sources: list[str], kit
     table = np.array([[features[name] for name in FEATURES] for features in map(image_features, paths)])
     truth = np.asarray(modified, dtype=int)
     scores = {**{name: table[:, index] for index, name in enumerate(FEATURES)},
-              CLASSIFIER: classifier_scores(table, truth, sources)}
+              CLASSIFIER: out_of_fold_scores(table, truth, sources, FOLDS, REPEATS)}
     level = ALPHA / len(scores) if kit == "null" else ALPHA
     rows = []
     for name, values in scores.items():
@@ -105,29 +99,6 @@ def audit_leaks(paths: list[Path], modified: list[bool], sources: list[str], kit
                "modified_median": float(np.median(values[truth == 1]))}
         rows.append({**row, "warning": _warning(row)})
     return rows
-
-
-def classifier_scores(table: np.ndarray, truth: np.ndarray, sources: list[str], seed: int = 0) -> np.ndarray:
-    """(n,) mean out-of-fold probability of "modified" from a standardised logistic regression on
-    the (n, features) `table`, folds grouped by source, REPEATS times."""
-    groups = np.unique(np.asarray(sources), return_inverse=True)[1]
-    totals, counts = np.zeros(len(truth)), np.zeros(len(truth))
-    for repeat in range(REPEATS):
-        folds = StratifiedGroupKFold(n_splits=min(FOLDS, groups.max() + 1), shuffle=True, random_state=seed + repeat)
-        for train, test in folds.split(table, truth, groups):
-            totals[test] += _fit_predict(table[train], truth[train], table[test])
-            counts[test] += 1
-    return totals / np.maximum(counts, 1)
-
-
-def _fit_predict(train: np.ndarray, truth: np.ndarray, test: np.ndarray) -> np.ndarray:
-    """P(modified) for `test` from a model fit on `train`; the training share when it holds one class."""
-    if np.unique(truth).size < 2:
-        return np.full(len(test), float(truth.mean()))
-    model = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=1000))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(train, truth).predict_proba(test)[:, 1]
 
 
 def _warning(row: dict) -> str:

@@ -41,7 +41,7 @@ from PIL import Image
 
 from cyclegan.data.dataset import is_prepared
 from cyclegan.data.inputs import load_inputs
-from cyclegan.data.preprocess import REGION_MARGIN, REGION_SIDE, breast_region
+from cyclegan.data.preprocess import REGION_SIDE, breast_region
 from cyclegan.domains import DIRECTIONS, DOMAINS
 from cyclegan.runs.rundir import RunDir
 from cyclegan.runs.translate import translate_batches
@@ -57,8 +57,8 @@ AUGMENTED_COPY = re.compile(r"#aug\d+$")  # prepare's augmented copies are not s
 WINDOW_PERCENTILES = (0.5, 99.5)  # of all the kit's originals' grey levels: the page's initial window
 BACKGROUNDS = {  # study.json's "background_rule", by background
     "source": "modified images take the source's pixels outside its breast region (cyclegan.data.preprocess."
-              "breast_region: the largest region brighter than the background level, holes filled, grown by "
-              f"{REGION_MARGIN} pixels on a copy of at most {REGION_SIDE} pixels per side)",
+              "breast_region with margin 0: the largest region brighter than the background level, holes filled, "
+              f"found on a copy of at most {REGION_SIDE} pixels per side, not grown)",
     "generator": "modified images as the generator made them, background included; the source's zero padding "
                  "(its trailing all-black columns and rows) kept",
 }
@@ -186,8 +186,12 @@ def shown_pixels(original: np.ndarray, generated: np.ndarray | None, background:
 
 
 def carry_background(original: np.ndarray, modified: np.ndarray) -> np.ndarray:
-    """`modified` inside the original's breast region (see BACKGROUNDS), `original` outside it; (H, W) each."""
-    return np.where(breast_region(original), modified, original)
+    """`modified` inside the original's breast region, `original` outside it; (H, W) each.
+
+    The region is not grown (margin 0): in a grown one, the generator's pixels in the ring around the
+    breast, brighter than the background, would make the modified breast look larger than its source.
+    """
+    return np.where(breast_region(original, margin=0), modified, original)
 
 
 def padding(original: np.ndarray) -> np.ndarray:

@@ -215,6 +215,15 @@ def add_translate(commands: argparse._SubParsersAction) -> None:
     translate.add_argument("--split", default="eval", choices=("train", "eval"), help="split of a prepared input")
     translate.add_argument("--out", required=True, help="output folder (manifest.csv, step-N/ files)")
     translate.add_argument("--batch-size", type=_positive_int, default=4)
+    translate.add_argument("--dicom", action="store_true",
+                           help="also write each image that came from a DICOM as a derived DICOM at its source's "
+                                "size, orientation and stored range (docs/training.md)")
+    translate.add_argument("--dicom-mode", choices=("blend", "full"), default="blend",
+                           help="blend: the change added to the source inside the breast, the source kept outside "
+                                "(default); full: the whole translated image upsampled")
+    translate.add_argument("--anonymize", action="store_true",
+                           help="with --dicom: patient name and ID replaced by a pseudonym per patient "
+                                "(OUT/pseudonyms.csv maps them back)")
     translate.set_defaults(handler=_translate)
 
 
@@ -223,7 +232,8 @@ def _translate(args) -> int:
 
     steps = args.steps or ([args.step] if args.step is not None else None)
     manifest = translate_run(args.run, args.direction, args.input, args.out, steps=steps, split=args.split,
-                             batch_size=args.batch_size)
+                             batch_size=args.batch_size, dicom_mode=args.dicom_mode if args.dicom else None,
+                             anonymize=args.anonymize)
     print(f"Wrote translations and {manifest}")
     return 0
 

@@ -48,3 +48,16 @@ def page_data(reader: Path) -> dict:
     found = re.search(r'<script type="application/json" id="study-data">(.*?)</script>',
                       (reader / "reading.html").read_text(), re.DOTALL)
     return json.loads(found.group(1))
+
+
+def dciodvfy_errors(path) -> list[str]:
+    """The "Error" lines dicom3tools' dciodvfy prints for a DICOM file (pytest skips without dciodvfy)."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("dciodvfy") is None:
+        pytest.skip("dciodvfy not installed (Debian package dicom3tools; .ci/run installs it)")
+    done = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    return [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("Error")]

@@ -17,16 +17,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pydicom
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from cyclegan.domains import DOMAINS
 
-MAMMOGRAPHY_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.1.2"  # Digital Mammography X-Ray Image, For Presentation
+from .mammogram_dicom import write_dicom
+
 BITS_STORED = 14
 TEXTURE_EXPONENT = 3.0  # power spectrum ~ 1/f^3, as measured on real mammographic parenchyma
-FIXED_DATE = "20000101"
 MIN_SIDE = 32  # pixels; smaller phantoms leave no room for lesions
 FOLDERS = (*DOMAINS, "masks")  # what a phantom writes into its folder
 
@@ -154,33 +151,3 @@ def _write_dicom(path: Path, image: np.ndarray, header: dict) -> None:
         pixels, photometric = np.uint16(maximum) - pixels, "MONOCHROME1"
     write_dicom(path, pixels, BITS_STORED, photometric, header["patient_id"], header["laterality"],
                 header["view"], uid_parts=(str(header["seed"]), header["stem"]))
-
-
-def write_dicom(path: Path, pixels: np.ndarray, bits_stored: int, photometric: str, patient_id: str,
-                laterality: str, view: str, uid_parts: tuple[str, ...]) -> None:
-    """Save uint8 / uint16 (h, w) pixels as a single-frame MG DICOM ("For Presentation").
-
-    UIDs are derived from `uid_parts` (the first, e.g. a seed, enters every UID; the rest name the
-    image) and dates are fixed, so equal arguments give equal bytes.
-    """
-
-    def uid(*parts: str) -> str:
-        return generate_uid(entropy_srcs=["breastgan-phantom", *uid_parts[:1], *parts])
-
-    dataset = pydicom.Dataset()
-    dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset.SOPClassUID = MAMMOGRAPHY_SOP_CLASS
-    dataset.SOPInstanceUID = uid(*uid_parts[1:], "instance")
-    dataset.StudyInstanceUID = uid(patient_id)
-    dataset.SeriesInstanceUID = uid(*uid_parts[1:], "series")
-    dataset.Modality = "MG"
-    dataset.PatientID = patient_id
-    dataset.PatientName = "Phantom^BreastGAN"
-    dataset.StudyDate = dataset.SeriesDate = dataset.ContentDate = FIXED_DATE
-    dataset.StudyTime = dataset.SeriesTime = dataset.ContentTime = "000000"
-    dataset.ImageLaterality = laterality
-    dataset.ViewPosition = view
-    dataset.PresentationIntentType = "FOR PRESENTATION"
-    dataset.set_pixel_data(pixels, photometric, bits_stored, generate_instance_uid=False)
-    dataset.save_as(path, enforce_file_format=True)

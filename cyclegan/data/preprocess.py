@@ -107,7 +107,7 @@ def to_stored(array: np.ndarray) -> np.ndarray:
     return np.rint(unit_range(array) * STORED_MAX).astype(np.uint16)
 
 
-def _scaled_shape(shape: tuple[int, int], size: tuple[int, int]) -> tuple[float, tuple[int, int]]:
+def scaled_shape(shape: tuple[int, int], size: tuple[int, int]) -> tuple[float, tuple[int, int]]:
     """(scale, (width, height) after scaling): the longer side (height on a tie) fits `size`."""
     height, width = shape
     scale = size[0] / height if height >= width else size[1] / width
@@ -133,7 +133,7 @@ def resize(array: np.ndarray, size: tuple[int, int], mode: str = "fit") -> np.nd
     """
     array = np.ascontiguousarray(array, np.float32)
     if mode == "fit":
-        _, new_size = _scaled_shape(array.shape, size)
+        _, new_size = scaled_shape(array.shape, size)
     elif mode == "stretch":
         new_size = (size[1], size[0])
     else:

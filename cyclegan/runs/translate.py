@@ -1,9 +1,12 @@
 """Translating images with a run's generators at any kept step.
 
-Per input image and step: the translated image, its reconstruction (translated back) and the
-difference translated − input, each as a 16-bit PNG carrying text chunks that say it is
-CycleGAN-modified (run, step, direction), plus one float32 `.npz` with all arrays; a
-`manifest.csv` lists every file written.
+Per input image and step: the input, the translated image, its reconstruction (translated back)
+and the difference translated − input, each as a 16-bit PNG carrying text chunks that say what it
+is (the modified ones: CycleGAN-modified, run, step, direction), plus one float32 `.npz` with all
+arrays; a `manifest.csv` lists every file written. Images map -1..1 to black..white; the difference
+is amplified ×DIFFERENCE_GAIN as in the TensorBoard panels (file name `difference-x4`: ±0.25 image
+units black / white, 0 mid-grey). With `dicom_mode`, each image that came from a DICOM is also
+written as a derived DICOM at its source's geometry (dicom_out.py).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from tqdm import tqdm
 
 from cyclegan.data.inputs import load_inputs
 from cyclegan.domains import INPUT_DOMAIN, REVERSE
+from cyclegan.runs.dicom_out import DicomWriter, locate_sources
 from cyclegan.runs.rundir import RunDir
+from cyclegan.tensorboard.panels import DIFFERENCE_GAIN
 
-MANIFEST_COLUMNS = ["source", "step", "direction", "translated", "reconstructed", "difference", "arrays"]
+MANIFEST_COLUMNS = ["source", "step", "direction", "input", "translated", "reconstructed", "difference", "arrays",
+                    "dicom"]
 
 
 def translate_batches(generator, images: np.ndarray, batch_size: int = 4) -> np.ndarray:
@@ -41,8 +47,16 @@ def write_png16(path: Path, values: np.ndarray, low: float, high: float, text: d
 
 
 def translate_run(run_dir, direction: str, input_path, out_dir, steps: list[int] | None = None,
-                  split: str = "eval", batch_size: int = 4, progress: bool = True) -> Path:
-    """Translate every input image at every selected step; returns the manifest.csv path."""
+                  split: str = "eval", batch_size: int = 4, progress: bool = True,
+                  dicom_mode: str | None = None, anonymize: bool = False) -> Path:
+    """Translate every input image at every selected step; returns the manifest.csv path.
+
+    `dicom_mode` (blend or full): also write derived DICOMs at the sources' geometry, with patient
+    pseudonyms when `anonymize` (out_dir/pseudonyms.csv maps them back).
+    """
+    if anonymize and dicom_mode is None:
+        raise ValueError("--anonymize applies to the DICOM outputs: give --dicom too")
+    dicom = DicomWriter(dicom_mode, anonymize) if dicom_mode else None
     if direction not in INPUT_DOMAIN:
         raise ValueError(f"direction must be h2c or c2h, got {direction!r}")
     run, out_dir = RunDir(run_dir), Path(out_dir)
@@ -51,6 +65,10 @@ def translate_run(run_dir, direction: str, input_path, out_dir, steps: list[int]
     domain, back = INPUT_DOMAIN[direction], REVERSE[direction]
     sources, images, skipped = load_inputs(input_path, (config.data.height, config.data.width),
                                            config.data.include_masks, domain, split)
+    dicom_sources = {}
+    if dicom:
+        dicom_sources, no_dicom = locate_sources(input_path, sources, (config.data.height, config.data.width))
+        skipped = [*skipped, *no_dicom]
     for entry in skipped:
         print(f"skipped {entry['path']}: {entry['reason']}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -63,8 +81,13 @@ def translate_run(run_dir, direction: str, input_path, out_dir, steps: list[int]
         step_dir = out_dir / f"step-{step}"
         step_dir.mkdir(exist_ok=True)
         for index, source in enumerate(sources):
-            rows.append(_write_outputs(step_dir, index, source, images[index], translated[index],
-                                       reconstructed[index], run.path, step, direction))
+            row = _write_outputs(step_dir, index, source, images[index], translated[index],
+                                 reconstructed[index], run.path, step, direction)
+            if source in dicom_sources:
+                path = dicom.write(step_dir / f"{Path(row['arrays']).stem}.dcm", dicom_sources[source],
+                                    translated[index, ..., 0], images[index, ..., 0], run.path, step, direction)
+                row["dicom"] = str(path.relative_to(out_dir))
+            rows.append(row)
             bar.update(1)
     bar.close()
     manifest = out_dir / "manifest.csv"
@@ -72,6 +95,9 @@ def translate_run(run_dir, direction: str, input_path, out_dir, steps: list[int]
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
+    if dicom and dicom.write_pseudonyms(out_dir):
+        print(f"--anonymize: patient names and IDs replaced by pseudonyms; {out_dir / 'pseudonyms.csv'} maps "
+              "them back (keep it apart from the images)")
     return manifest
 
 
@@ -80,21 +106,28 @@ def _write_outputs(step_dir: Path, index: int, source: str, original: np.ndarray
     """Write one image's PNGs and arrays; returns its manifest row (paths relative to the output)."""
     stem = f"{index:04d}-{Path(source).stem}-{direction}"
     difference = translated - original
-    base = {"Software": "BreastGAN-Keras", "CycleGAN-Modified": "yes", "CycleGAN-Run": str(run_dir),
-            "CycleGAN-Step": str(step), "CycleGAN-Direction": direction, "Source": source}
+    base = {"Software": "BreastGAN-Keras", "Source": source}
+    modified = {**base, "CycleGAN-Modified": "yes", "CycleGAN-Run": str(run_dir), "CycleGAN-Step": str(step),
+                "CycleGAN-Direction": direction}
+    limit = 1.0 / DIFFERENCE_GAIN
     files = {}
-    for kind, values, low, high in (("translated", translated, -1.0, 1.0),
+    for kind, values, low, high in (("input", original, -1.0, 1.0),
+                                    ("translated", translated, -1.0, 1.0),
                                     ("reconstructed", reconstructed, -1.0, 1.0),
-                                    ("difference", difference, -2.0, 2.0)):
+                                    (f"difference-x{DIFFERENCE_GAIN:g}", difference, -limit, limit)):
         path = step_dir / f"{stem}.{kind}.png"
-        description = f"CycleGAN-modified image ({kind}, {direction}) from run {run_dir} at step {step}"
-        write_png16(path, values[..., 0], low, high, {**base, "Description": description})
-        files[kind] = str(path.relative_to(step_dir.parent))
+        if kind == "input":
+            text = {**base, "Description": f"input image of the {direction} translation (not modified)"}
+        else:
+            text = {**modified, "Description": f"CycleGAN-modified image ({kind}, {direction}) from run {run_dir} "
+                                               f"at step {step}"}
+        write_png16(path, values[..., 0], low, high, text)
+        files[kind.partition("-")[0]] = str(path.relative_to(step_dir.parent))
     arrays = step_dir / f"{stem}.npz"
     np.savez_compressed(arrays, input=original, translated=translated, reconstructed=reconstructed,
                         difference=difference)
     files["arrays"] = str(arrays.relative_to(step_dir.parent))
-    return {"source": source, "step": step, "direction": direction, **files}
+    return {"source": source, "step": step, "direction": direction, **files, "dicom": ""}
 
 
 class Translator:

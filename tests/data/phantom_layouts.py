@@ -15,7 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cyclegan.data.phantom import render_breast, write_dicom
+from cyclegan.data.mammogram_dicom import write_dicom
+from cyclegan.data.phantom import render_breast
 
 BITS = 14  # bits stored in the 16-bit DICOMs and TIFFs
 

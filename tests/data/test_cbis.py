@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cyclegan.data.phantom import write_dicom
+from cyclegan.data.mammogram_dicom import write_dicom
 from cyclegan.data.prepare import prepare_dataset
 from cyclegan.data.recipes import resolve
 from cyclegan.data.records import decoded_examples

@@ -461,6 +461,9 @@ def add_study_build(study_commands: argparse._SubParsersAction) -> None:
                              help="source (default): modified images take the source's pixels outside the breast, "
                                   "so only breast tissue differs; generator: the generator's whole frame, as the "
                                   "paper's readers saw it (the source's padding kept)")
+    study_build.add_argument("--format", choices=("png", "dicom"), default="png",
+                             help="png (default): the reading page's 16-bit PNGs; dicom: also reader/dicom/<id>.dcm, "
+                                  "the same pixels as blind mammography DICOMs for a clinical viewer (DICOM sources)")
     study_build.set_defaults(handler=_study_build)
 
 
@@ -469,7 +472,7 @@ def _study_build(args) -> int:
 
     record = build_study(args.run, args.layout, args.input or args.data, args.out, args.seed, steps=args.steps,
                          split=args.split, cases=args.cases, batch_size=args.batch_size,
-                         lock_ratings=args.lock_ratings, background=args.background)
+                         lock_ratings=args.lock_ratings, background=args.background, image_format=args.format)
     for warning in record["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     for warning in record["leak_warnings"]:

@@ -9,7 +9,7 @@ from scipy import ndimage
 from tensorflow.core.util import event_pb2
 
 from cyclegan import cli
-from cyclegan.analysis.artifacts.report import ArtifactCurve
+from cyclegan.analysis.artifacts.report import ArtifactCurve, plot_curve
 from cyclegan.grid_scores import score_images
 
 
@@ -64,6 +64,26 @@ def test_artifacts_command_writes_csv_plot_onset_and_comparison(tiny_run, tmp_pa
     assert onset["paper_onset"] == [160000, 160000] and onset["steps"] == [2, 4]
     for name in ("artifacts.png", "compare-2-4-h2c.png", "compare-2-4-c2h.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_plot_shows_the_threshold_and_labels_the_band(tmp_path):
+    rows = [{**_row(step, direction, cpr_db, baseline=-1.0), "cpr_db_q25": cpr_db - 1, "cpr_db_q75": cpr_db + 1,
+             "tile_rms_median": 0.01, "tile_rms_q25": 0.0, "tile_rms_q75": 0.02, "baseline_tile_rms": 0.01}
+            for step, cpr_db in ((10, 0.0), (20, 8.0)) for direction in ("h2c", "c2h")]
+    figure = plot_curve(ArtifactCurve(rows, "exp1"), {"h2c": 20, "c2h": None}, 6.5, tmp_path / "a.png")
+    cpr_axis = figure.axes[0]
+    levels = {line.get_label(): line.get_ydata()[0] for line in cpr_axis.get_lines() if "threshold" in line.get_label()}
+    assert levels == {"h2c onset threshold: baseline + 6.5 dB": 5.5, "c2h onset threshold: baseline + 6.5 dB": 5.5}
+    labels = cpr_axis.get_legend_handles_labels()[1]
+    assert "h2c quartiles (25–75 % of images)" in labels
+    assert not any("threshold" in line.get_label() for line in figure.axes[1].get_lines())
+
+
+def test_a_threshold_of_zero_or_below_is_refused(tiny_run, tmp_path, capsys):
+    for threshold in ("0", "-3"):
+        assert cli.main(["artifacts", "--run", str(tiny_run), "--out", str(tmp_path), "--threshold-db", threshold]) != 0
+        assert "above 0 dB" in capsys.readouterr().err
+    assert not (tmp_path / "artifacts.png").exists()
 
 
 def test_artifacts_without_checkpoints_is_a_clear_error(tiny_run, prepared, tmp_path, capsys):

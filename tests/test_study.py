@@ -404,3 +404,75 @@ def test_cli_refuses_a_folder_that_is_not_empty(tiny_run, prepared, tmp_path, ca
     assert cli.main(["study", "build", "--run", str(tiny_run), "--layout", "exp1", "--input", str(prepared),
                      "--out", str(tmp_path / "kit")]) == cli.EXIT_BAD_INPUT
     assert "not empty" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def dicom_kit(tiny_run, prepared, tmp_path_factory):
+    """The kit fixture's build with --format dicom."""
+    out = tmp_path_factory.mktemp("study") / "dicom-kit"
+    _build(tiny_run, prepared, out, image_format="dicom")
+    return out
+
+
+def test_a_dicom_kit_holds_the_pngs_pixels_in_valid_files_that_differ_only_in_what_names_them(dicom_kit):
+    import pydicom
+
+    from cyclegan.analysis.readers.kit_dicom import PER_IMAGE
+    from tests.helpers import dciodvfy_errors
+
+    rows = _key_rows(dicom_kit)
+    headers = {}
+    for row in rows:
+        path = dicom_kit / "reader" / "dicom" / f"{row['id']}.dcm"
+        header = headers[row["id"]] = pydicom.dcmread(path)
+        png = np.array(Image.open(dicom_kit / "reader" / "images" / f"{row['id']}.png"))
+        np.testing.assert_array_equal(header.pixel_array, png)
+        assert header.PatientID == f"{row['study']}-{int(row['screen']):03d}"
+        assert dciodvfy_errors(path) == [], row["id"]
+    first = headers[rows[0]["id"]]
+    for header in headers.values():
+        assert {element.keyword for element in header if element.keyword not in PER_IMAGE and
+                element != first.get(element.tag)} == set()
+    by_source = {}
+    for row in rows:
+        size = (dicom_kit / "reader" / "dicom" / f"{row['id']}.dcm").stat().st_size
+        assert by_source.setdefault(row["source"], size) == size  # an original and its modification alike
+    assert len({header.SOPInstanceUID for header in headers.values()}) == len(rows)
+    assert json.loads((dicom_kit / "key" / "study.json").read_text())["format"] == "dicom"
+
+
+def test_a_dicom_header_that_tells_modified_images_apart_fails_the_build(tiny_run, prepared, tmp_path, monkeypatch):
+    from cyclegan.analysis.readers import kit_dicom
+
+    honest = kit_dicom.write_kit_dicom
+    modified_ids = []
+
+    def labelled(path, grey_levels, study_id, image_id, screen, view, window):
+        honest(path, grey_levels, study_id, image_id, screen, view, window)
+        if len(modified_ids) % 2:  # every other image gets a description of its own
+            import pydicom
+
+            header = pydicom.dcmread(path)
+            header.SeriesDescription = "CycleGAN"
+            header.save_as(path)
+        modified_ids.append(image_id)
+        return path
+
+    monkeypatch.setattr(study, "write_kit_dicom", labelled)
+    with pytest.raises(KitLeakError, match="DICOM headers differ in SeriesDescription. Nothing was written"):
+        _build(tiny_run, prepared, tmp_path / "leaky", image_format="dicom")
+    assert not (tmp_path / "leaky").exists()
+
+
+def test_a_dicom_kit_needs_dicom_sources(tiny_run, tmp_path):
+    import cv2
+
+    for domain in ("healthy", "cancer"):
+        (tmp_path / "raw" / domain).mkdir(parents=True)
+        rows, columns = np.mgrid[:64, :52]
+        for index in range(6):
+            breast = ((rows - 32) ** 2 + columns**2 < (600 + 40 * index)) * 30000 + 100
+            cv2.imwrite(str(tmp_path / "raw" / domain / f"{index}.png"), breast.astype(np.uint16))
+    with pytest.raises(ValueError, match="needs DICOM sources"):
+        build_study(tiny_run, "exp1", tmp_path / "raw", tmp_path / "kit", seed=1, cases=4, image_format="dicom")
+    assert not (tmp_path / "kit").exists()

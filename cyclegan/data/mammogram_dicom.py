@@ -7,6 +7,7 @@ Used by the phantom (cyclegan/data/phantom.py) and by the tests' dataset fixture
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,14 @@ MAMMOGRAPHY_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.1.2"  # Digital Mammography X-R
 FIXED_DATE = "20000101"
 BREAST_HEIGHT_MM = 240.0  # an image's rows span this many millimetres (ImagerPixelSpacing follows)
 VIEW_CODES = {"CC": ("399162004", "cranio-caudal"), "MLO": ("399368009", "medio-lateral oblique")}
-# PatientOrientation (row direction \ column direction) for a breast whose chest wall is at the image's
-# left (laterality L, as stored) or right (R): the rows run from the chest wall towards the nipple.
-ORIENTATIONS = {("L", "CC"): "A\\R", ("R", "CC"): "P\\L", ("L", "MLO"): "A\\FR", ("R", "MLO"): "P\\FL"}
+
+
+def patient_orientation(laterality: str, view: str, chest_wall_left: bool) -> str:
+    """PatientOrientation (row direction \\ column direction): the rows run from the chest wall to the
+    nipple (A) or back (P); down is towards the patient's right (left breast) or left, and also
+    towards the feet (F) on an MLO view. E.g. a left CC as stored: A\\R; a right MLO as stored: P\\FL."""
+    down = {"L": "R", "R": "L"}[laterality]
+    return f"{'A' if chest_wall_left else 'P'}\\{'F' if view == 'MLO' else ''}{down}"
 
 
 def code_item(value: str, meaning: str, scheme: str = "SCT") -> Dataset:
@@ -38,13 +44,30 @@ def _window(pixels: np.ndarray) -> tuple[float, float]:
     return round(float(low) + width / 2.0, 1), round(width, 1)
 
 
+@dataclass(frozen=True)
+class Labelling:
+    """What a file says of its own making: who made it and what kind of image it is, and a VOI window
+    in stored values (None: one over the breast, `set_window`)."""
+
+    manufacturer: str = "BreastGAN-Keras phantom"
+    patient_name: str = "Phantom^BreastGAN"
+    image_type: tuple[str, ...] = ("ORIGINAL", "PRIMARY", "")
+    derivation: str | None = None  # DerivationDescription, for derived images
+    window: tuple[float, float] | None = None  # (centre, width)
+
+
+PHANTOM = Labelling()
+
+
 def write_dicom(path: Path, pixels: np.ndarray, bits_stored: int, photometric: str, patient_id: str,
-                laterality: str, view: str, uid_parts: tuple[str, ...]) -> None:
+                laterality: str, view: str, uid_parts: tuple[str, ...], chest_wall_left: bool | None = None,
+                labelling: Labelling = PHANTOM) -> None:
     """Save uint8 / uint16 (h, w) pixels as a single-frame MG DICOM ("For Presentation").
 
     `photometric`: MONOCHROME2 (bright = dense) or MONOCHROME1 (inverted); `laterality` L or R,
-    `view` CC or MLO. UIDs are derived from `uid_parts` (the first, e.g. a seed, enters every UID;
-    the rest name the image) and dates are fixed, so equal arguments give equal bytes.
+    `view` CC or MLO; `chest_wall_left`: where the image has the chest wall (None: as the laterality
+    is stored, left for L). UIDs are derived from `uid_parts` (the first, e.g. a seed, enters every
+    UID; the rest name the image) and dates are fixed, so equal arguments give equal bytes.
     """
 
     def uid(*parts: str) -> str:
@@ -57,10 +80,12 @@ def write_dicom(path: Path, pixels: np.ndarray, bits_stored: int, photometric: s
     dataset.SOPInstanceUID = uid(*uid_parts[1:], "instance")
     dataset.StudyInstanceUID = uid(patient_id)
     dataset.SeriesInstanceUID = uid(*uid_parts[1:], "series")
-    dataset.ImageType = ["ORIGINAL", "PRIMARY", ""]
+    dataset.ImageType = list(labelling.image_type)
+    if labelling.derivation:
+        dataset.DerivationDescription = labelling.derivation
     dataset.Modality = "MG"
-    dataset.Manufacturer = "BreastGAN-Keras phantom"
-    dataset.PatientName = "Phantom^BreastGAN"
+    dataset.Manufacturer = labelling.manufacturer
+    dataset.PatientName = labelling.patient_name
     dataset.PatientID = patient_id
     dataset.PatientBirthDate = ""
     dataset.PatientSex = "F"
@@ -71,13 +96,16 @@ def write_dicom(path: Path, pixels: np.ndarray, bits_stored: int, photometric: s
     dataset.AccessionNumber = ""
     dataset.SeriesNumber = 1
     dataset.InstanceNumber = 1
-    _set_mammography_image(dataset, laterality, view, pixels.shape[0])
+    left = laterality == "L" if chest_wall_left is None else chest_wall_left
+    _set_mammography_image(dataset, laterality, view, pixels.shape[0], left)
     dataset.set_pixel_data(pixels, photometric, bits_stored, generate_instance_uid=False)
     set_presentation(dataset, pixels)
+    if labelling.window:
+        dataset.WindowCenter, dataset.WindowWidth = labelling.window
     dataset.save_as(path, enforce_file_format=True)
 
 
-def _set_mammography_image(dataset: Dataset, laterality: str, view: str, rows: int) -> None:
+def _set_mammography_image(dataset: Dataset, laterality: str, view: str, rows: int, chest_wall_left: bool) -> None:
     """The DX / mammography image, detector and positioning attributes of one view."""
     dataset.PresentationIntentType = "FOR PRESENTATION"
     dataset.ImageLaterality = laterality
@@ -85,7 +113,7 @@ def _set_mammography_image(dataset: Dataset, laterality: str, view: str, rows: i
     view_item = code_item(*VIEW_CODES[view])
     view_item.ViewModifierCodeSequence = Sequence()
     dataset.ViewCodeSequence = Sequence([view_item])
-    dataset.PatientOrientation = ORIENTATIONS[(laterality, view)]
+    dataset.PatientOrientation = patient_orientation(laterality, view, chest_wall_left)
     dataset.AnatomicRegionSequence = Sequence([code_item("76752008", "Breast")])
     dataset.OrganExposed = "BREAST"
     dataset.PositionerType = "MAMMOGRAPHIC"

@@ -23,6 +23,7 @@ from cyclegan.domains import DIRECTIONS, INPUT_DOMAIN
 from cyclegan.grid_scores import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, paper_experiment, score_images
 from cyclegan.runs.rundir import RunDir
 from cyclegan.runs.translate import translate_batches
+from cyclegan.tensorboard.panels import DIFFERENCE_GAIN
 
 CSV_COLUMNS = ["step", "direction"] + [f"{metric}_{stat}" for metric in METRICS for stat in ("median", "q25", "q75")] \
     + [f"baseline_{metric}" for metric in METRICS]
@@ -80,9 +81,10 @@ def write_csv(curve: ArtifactCurve, path: Path) -> None:
         writer.writerows(curve.rows)
 
 
-def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) -> None:
+def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], threshold_db: float, path: Path) -> Figure:
     """Both metrics against step, both directions with their interquartile band and baseline, the
-    paper's onset (band) and selection steps, and the estimated onsets."""
+    onset threshold (baseline + `threshold_db`, on cpr_db), the paper's onset (band) and selection
+    steps, and the estimated onsets. Saved to `path`, and returned."""
     figure = Figure(figsize=(12, 4.5))
     axes = figure.subplots(1, 2)
     low, high = PAPER_ONSETS[curve.experiment]
@@ -96,9 +98,13 @@ def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) 
             steps = [r["step"] for r in rows]
             axis.plot(steps, [r[f"{metric}_median"] for r in rows], "o-", color=colour, label=f"{direction} median")
             axis.fill_between(steps, [r[f"{metric}_q25"] for r in rows], [r[f"{metric}_q75"] for r in rows],
-                              color=colour, alpha=0.15)
-            axis.axhline(rows[0][f"baseline_{metric}"], color=colour, linestyle="--", linewidth=1,
+                              color=colour, alpha=0.15, label=f"{direction} quartiles (25–75 % of images)")
+            baseline = rows[0][f"baseline_{metric}"]
+            axis.axhline(baseline, color=colour, linestyle="--", linewidth=1,
                          label=f"real {INPUT_DOMAIN[direction]} (baseline)")
+            if metric == "cpr_db":
+                axis.axhline(baseline + threshold_db, color=colour, linestyle=(0, (1, 3)), linewidth=1.5,
+                             label=f"{direction} onset threshold: baseline + {threshold_db:g} dB")
             if onsets.get(direction) is not None:
                 axis.axvline(onsets[direction], color=colour, linestyle=":", linewidth=1.5,
                              label=f"{direction} estimated onset {onsets[direction]:,}")
@@ -117,31 +123,37 @@ def plot_curve(curve: ArtifactCurve, onsets: dict[str, int | None], path: Path) 
     figure.suptitle(f"Grid artefacts over training ({curve.experiment}){note}")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
+    return figure
 
 
 def plot_comparison(run: RunDir, dataset: PreparedDataset, steps: tuple[int, int], direction: str, path: Path,
                     split: str = "eval", count: int = 4) -> None:
-    """The same eval images translated at two steps: input | step a | step b | a − input | b − input."""
+    """The same eval images translated at two steps: input | step a | step b | a − input | b − input,
+    the differences amplified ×DIFFERENCE_GAIN as in the TensorBoard panels, with a colour scale bar."""
     config = run.config()
     images = split_images(dataset, split, INPUT_DOMAIN[direction], config.data.include_masks, limit=count)[1]
     translated = {step: translate_batches(run.generators(step)[direction], images)
                   for step in run.select_steps(list(steps))}
     a, b = steps
+    gain = DIFFERENCE_GAIN
     columns = [("input", images), (f"step {a}", translated[a]), (f"step {b}", translated[b]),
-               (f"step {a} − input", translated[a] - images), (f"step {b} − input", translated[b] - images)]
-    figure = Figure(figsize=(12, 2.6 * len(images)))
+               (f"step {a} − input (×{gain:g})", translated[a] - images),
+               (f"step {b} − input (×{gain:g})", translated[b] - images)]
+    figure = Figure(figsize=(12.8, 2.6 * len(images)), layout="constrained")
     axes = figure.subplots(len(images), 5, squeeze=False)
     for column, (title, stack) in enumerate(columns):
         difference = column >= 3
         for row in range(len(images)):
             axis = axes[row, column]
-            axis.imshow(stack[row, ..., 0], cmap="gray", vmin=-2 if difference else -1, vmax=2 if difference else 1)
+            limit = 1.0 / gain if difference else 1.0
+            shown = axis.imshow(stack[row, ..., 0], cmap="gray", vmin=-limit, vmax=limit)
             axis.set_xticks([])
             axis.set_yticks([])
             if row == 0:
                 axis.set_title(title, fontsize=9)
     figure.suptitle(f"{direction}: steps {a} and {b}")
-    figure.tight_layout()
+    scale = figure.colorbar(shown, ax=axes[:, 4].tolist(), shrink=0.8)
+    scale.set_label("translated − input (image units; clipped beyond)")
     figure.savefig(path, dpi=120)
 
 
@@ -152,6 +164,9 @@ def write_report(run_dir, data_dir, out_dir, split: str = "eval", threshold_db: 
 
     `data_dir`: the prepared dataset whose `split` is scored; None: the one the run was trained on.
     """
+    if not threshold_db > 0:
+        raise ValueError(f"--threshold-db must be above 0 dB (the onset is a rise above the real images), "
+                         f"got {threshold_db:g}")
     run = RunDir(run_dir)
     dataset = run.dataset(data_dir)
     out_dir = Path(out_dir)
@@ -159,7 +174,7 @@ def write_report(run_dir, data_dir, out_dir, split: str = "eval", threshold_db: 
     curve = evaluate_run(run, dataset, split, max_images, progress)
     onsets = {direction: curve.onset(direction, threshold_db) for direction in INPUT_DOMAIN}
     write_csv(curve, out_dir / "artifacts.csv")
-    plot_curve(curve, onsets, out_dir / "artifacts.png")
+    plot_curve(curve, onsets, threshold_db, out_dir / "artifacts.png")
     if compare_steps:
         for direction in INPUT_DOMAIN:
             plot_comparison(run, dataset, compare_steps, direction,

@@ -2,7 +2,8 @@
 
 The kit folder holds two parts:
 
-    reader/   what readers get: reading.html, responses_template.csv, images/<id>.png
+    reader/   what readers get: reading.html, responses_template.csv, images/<id>.png (and, with
+              `image_format="dicom"`, dicom/<id>.dcm: the same pixels for a clinical viewer, kit_dicom.py)
     key/      what they must not see: answer_key.csv (see files.py), study.json (how it was built,
               and the page's settings: lock_ratings, window), leak_audit.csv (see audit.py), and
               null-kit/images/<id>.png: the null kit below (the same IDs; answer_key.csv applies)
@@ -49,10 +50,12 @@ from cyclegan.runs.translate import translate_batches
 from .audit import GREY_LEVELS, audit_leaks, write_leak_audit
 from .design import ShownImage, StudyDesign, design_study, get_layout
 from .files import write_responses_template
+from .kit_dicom import differing_attributes, source_view, write_kit_dicom
 from .page import write_reading_page
 
 KEY_COLUMNS = ["id", "source", "label", "modified", "direction", "step", "pair_id", "screen", "side", "study",
                "layout"]
+FORMATS = ("png", "dicom")
 AUGMENTED_COPY = re.compile(r"#aug\d+$")  # prepare's augmented copies are not shown to readers
 WINDOW_PERCENTILES = (0.5, 99.5)  # of all the kit's originals' grey levels: the page's initial window
 BACKGROUNDS = {  # study.json's "background_rule", by background
@@ -72,20 +75,22 @@ class KitLeakError(ValueError):
 
 def build_study(run_dir, layout: str, input_path, out_dir, seed: int, steps: list[int] | None = None,
                 split: str = "eval", cases: int | None = None, batch_size: int = 4,
-                lock_ratings: bool = False, background: str = "source") -> dict:
+                lock_ratings: bool = False, background: str = "source", image_format: str = "png") -> dict:
     """Write the kit into `out_dir` (new or empty); returns what study.json records.
 
     `input_path`: a prepared dataset (both domains of its `split`) or a folder with healthy/ and
     cancer/ subfolders of raw images; None: the dataset the run was trained on. `steps`: the
     checkpoints that make the modified images, shared evenly (default: the latest).
     `lock_ratings`: the reading page keeps readers from changing a screen's ratings once they leave
-    it. `background`: a key of BACKGROUNDS.
+    it. `background`: a key of BACKGROUNDS. `image_format`: png, or dicom (the PNGs and DICOMs of them).
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"{out_dir} is not empty; choose a new folder for the kit")
     if background not in BACKGROUNDS:
         raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
+    if image_format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {image_format!r}")
     run = RunDir(run_dir)
     config = run.config()
     steps = run.select_steps(steps)
@@ -98,20 +103,27 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, steps: lis
               for label, domain in enumerate(DOMAINS)}
     _check_enough(images, cases, layout, spec.cases_multiple, input_path, split)
     design = design_study(layout, {label: list(found) for label, found in images.items()}, seed, cases, tuple(steps))
+    views = {image.source: source_view(image.source) for image in design.images} if image_format == "dicom" else {}
     originals = {source: image[..., 0] for found in images.values() for source, image in found.items()}
     modified = _translations(design, images, run, batch_size)
     study_id = secrets.token_hex(6)
     reader_dir, key_dir = out_dir / "reader", out_dir / "key"
-    with tempfile.TemporaryDirectory(prefix="null-kit-") as folder:
+    pixels = _shown(design, originals, modified, background)
+    window = _window(design, originals)
+    with tempfile.TemporaryDirectory(prefix="null-kit-") as folder, \
+            tempfile.TemporaryDirectory(prefix="kit-dicom-") as dicoms:
         null_audit = _audit_null_kit(Path(folder), design, originals, background)
+        if views:
+            _write_dicoms(Path(dicoms), design, pixels, study_id, views, window)
         (reader_dir / "images").mkdir(parents=True)
         key_dir.mkdir()
         shutil.move(folder, key_dir / "null-kit" / "images")
-    paths = _write_images(reader_dir / "images", design, _shown(design, originals, modified, background))
+        if views:
+            shutil.move(dicoms, reader_dir / "dicom")
+    paths = _write_images(reader_dir / "images", design, pixels)
     ids = [shown.id for shown in design.images]
     write_responses_template(ids, reader_dir / "responses_template.csv", study_id)
     screens = [[{"id": shown.id, "src": f"images/{shown.id}.png"} for shown in screen] for screen in design.screens()]
-    window = _window(design, originals)
     write_reading_page(reader_dir / "reading.html", "Reader study", study_id, screens, lock_ratings, window)
     _write_answer_key(key_dir / "answer_key.csv", design, study_id)
     audit = null_audit + audit_leaks(paths, [shown.modified for shown in design.images],
@@ -119,7 +131,7 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, steps: lis
     write_leak_audit(audit, key_dir / "leak_audit.csv")
     record = {"study": study_id, "run": str(Path(run_dir).resolve()), "steps": steps, "layout": layout,
               "cases_per_label": cases, "seed": seed, "input": str(Path(input_path).resolve()), "split": split,
-              "lock_ratings": lock_ratings, "window": list(window), "background": background,
+              "lock_ratings": lock_ratings, "window": list(window), "background": background, "format": image_format,
               "background_rule": BACKGROUNDS[background], "images": len(ids), "screens": len(screens),
               "modified": sum(shown.modified for shown in design.images),
               "warnings": [TRAIN_SPLIT_WARNING] * (split == "train"),
@@ -220,6 +232,17 @@ def _write_images(folder: Path, design: StudyDesign, pixels: dict[str, np.ndarra
     for image, path in zip(design.images, paths):
         write_png16(path, pixels[image.id])
     return paths
+
+
+def _write_dicoms(folder: Path, design: StudyDesign, pixels: dict[str, np.ndarray], study_id: str,
+                  views: dict[str, tuple[str, str]], window: tuple[float, float]) -> None:
+    """Each shown image as folder/<id>.dcm (kit_dicom.py); KitLeakError when their headers differ
+    in anything but what names the image and its source's view."""
+    paths = [write_kit_dicom(folder / f"{image.id}.dcm", grey_levels(pixels[image.id]), study_id, image.id,
+                             image.screen, views[image.source], window) for image in design.images]
+    differing = differing_attributes(paths)
+    if differing:
+        raise KitLeakError(f"the kit's DICOM headers differ in {', '.join(differing)}. Nothing was written")
 
 
 def grey_levels(values: np.ndarray) -> np.ndarray:

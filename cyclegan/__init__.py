@@ -7,5 +7,5 @@
   runs/         the run folder, its checkpoints, and translating from any step (`translate`)
   analysis/     grid artefacts (`artifacts`, `detect`), onset study (`reproduce`), reader studies (`study`, `readout`)
   runtime/ perf/  start-up, threads, the machine; `bench`, FLOPs and profiles
-Every folder reads the few modules here: config, errors, domains, grid_scores; cli is the command line.
+Every folder reads the few modules here: config, errors, domains, grid_scores, display; cli is the command line.
 """

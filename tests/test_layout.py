@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cyclegan"
 # Boxes (top-level modules and folders of cyclegan/) by layer, lowest first: a box imports only
 # from its own box and from lower layers.
 LAYERS = (
-    {"errors", "domains", "grid_scores", "runtime"},
+    {"errors", "domains", "grid_scores", "display", "runtime"},
     {"config"},
     {"nets"},
     {"gan", "data"},

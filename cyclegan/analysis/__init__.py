@@ -6,7 +6,5 @@
               one's grid appears, and the report
   readers/    reader studies: the blinded kit (`study build`), its reading page, and the readout of
               the readers' ratings (ROC / DeLong per reader, MRMC over all readers)
-
-and grouped_cv.py, the source-grouped cross-validated classifier the detector and the kit's leak
-audit share.
+  grouped_cv  the source-grouped cross-validated classifier the detector and the kit's audit share
 """

@@ -6,5 +6,6 @@
   dataset        a prepared dataset as everything after preparation reads it (manifest, counts, shards)
   pipeline       training batches and fixed eval images; inputs: images to translate, prepared or raw
   preview, phantom  a contact sheet; the built-in phantom (tests/data/phantom_layouts.py has the others)
-Shared helpers: image_files (DICOM / PNG / TIFF), png_bytes (PNG <-> arrays).
+  source_geometry, derived_dicom  a frame back at its source's geometry; a derived DICOM's header
+Shared helpers: image_files (DICOM / PNG / TIFF), png_bytes (PNG <-> arrays), mammogram_dicom (writing MG DICOM).
 """

@@ -20,10 +20,10 @@ from PIL import Image, PngImagePlugin
 from tqdm import tqdm
 
 from cyclegan.data.inputs import load_inputs
+from cyclegan.display import DIFFERENCE_GAIN
 from cyclegan.domains import INPUT_DOMAIN, REVERSE
 from cyclegan.runs.dicom_out import DicomWriter, locate_sources
 from cyclegan.runs.rundir import RunDir
-from cyclegan.tensorboard.panels import DIFFERENCE_GAIN
 
 MANIFEST_COLUMNS = ["source", "step", "direction", "input", "translated", "reconstructed", "difference", "arrays",
                     "dicom"]

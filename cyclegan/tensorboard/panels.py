@@ -13,9 +13,9 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage
 
+from cyclegan.display import DIFFERENCE_GAIN
 from cyclegan.grid_scores import periodic_hann
 
-DIFFERENCE_GAIN = 4.0  # differences span -0.25..0.25 image units from black to white
 HIGH_PASS_PERIOD = 4  # the local mean spans one period of the transposed convs' 4-pixel lattice
 GRID_VIEW_GAIN = 10.0  # the high-pass spans -0.1..0.1 image units from black to white
 SPECTRUM_DB_RANGE = (0.0, 40.0)  # dB above the spectrum's median bin, black to white

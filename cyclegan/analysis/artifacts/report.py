@@ -19,11 +19,11 @@ from tqdm import tqdm
 
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.data.pipeline import split_images
+from cyclegan.display import DIFFERENCE_GAIN
 from cyclegan.domains import DIRECTIONS, INPUT_DOMAIN
 from cyclegan.grid_scores import METRICS, PAPER_ONSETS, PAPER_SELECTION_STEPS, paper_experiment, score_images
 from cyclegan.runs.rundir import RunDir
 from cyclegan.runs.translate import translate_batches
-from cyclegan.tensorboard.panels import DIFFERENCE_GAIN
 
 CSV_COLUMNS = ["step", "direction"] + [f"{metric}_{stat}" for metric in METRICS for stat in ("median", "q25", "q75")] \
     + [f"baseline_{metric}" for metric in METRICS]

@@ -243,17 +243,24 @@ class PatchDiscriminator(keras.Model):
         return cls(DiscriminatorConfig(**config.pop("config")), **config)
 
 
+def build_generators(config: ExperimentConfig) -> tuple[ResnetGenerator, ResnetGenerator]:
+    """(g_h2c, g_c2h), each built by a call on a zeros batch of config.image_shape."""
+    return _built(tuple(ResnetGenerator(config.generator, config.channels, name=generator(direction))
+                        for direction in DIRECTIONS), config)
+
+
 def build_networks(config: ExperimentConfig) -> tuple[ResnetGenerator, ResnetGenerator,
                                                       PatchDiscriminator, PatchDiscriminator]:
     """(g_h2c, g_c2h, d_healthy, d_cancer), each built by a call on a zeros batch of config.image_shape.
 
     d_healthy judges domain A (healthy) images, d_cancer domain B (cancer) images.
     """
-    channels = config.channels
-    networks = (
-        *(ResnetGenerator(config.generator, channels, name=generator(direction)) for direction in DIRECTIONS),
-        *(PatchDiscriminator(config.discriminator, channels, name=discriminator(domain)) for domain in DOMAINS),
-    )
+    discriminators = tuple(PatchDiscriminator(config.discriminator, config.channels, name=discriminator(domain))
+                           for domain in DOMAINS)
+    return (*build_generators(config), *_built(discriminators, config))
+
+
+def _built(networks: tuple, config: ExperimentConfig) -> tuple:
     zeros = ops.zeros((1, *config.image_shape))
     for network in networks:
         network(zeros)

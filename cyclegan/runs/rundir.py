@@ -22,7 +22,7 @@ from cyclegan.config import ExperimentConfig, config_from_dict, config_to_dict, 
 from cyclegan.data.dataset import PreparedDataset
 from cyclegan.domains import DIRECTIONS
 from cyclegan.errors import ConfigError
-from cyclegan.nets.networks import ResnetGenerator, build_networks
+from cyclegan.nets.networks import ResnetGenerator, build_generators
 from cyclegan.runs.checkpoints import Checkpoints
 from cyclegan.runs.runlock import run_lock
 
@@ -207,8 +207,7 @@ class RunDir:
 
     def generators(self, step: int) -> dict[str, ResnetGenerator]:
         """{direction: generator} (domains.DIRECTIONS) with the weights of the kept checkpoint of `step`."""
-        g_h2c, g_c2h, _, _ = build_networks(self.config())
-        generators = dict(zip(DIRECTIONS, (g_h2c, g_c2h)))
+        generators = dict(zip(DIRECTIONS, build_generators(self.config())))
         self.restore_generators(generators, step)
         return generators
 

@@ -23,8 +23,17 @@ def test_epoch_schedule_exp1_is_constant_within_an_epoch():
     assert float(schedule(200 * steps_per_epoch)) == pytest.approx(0.0)
 
 
+def test_decay_from_the_first_step_and_a_constant_rate_that_stops_are_allowed():
+    from_start = ConstantThenLinearDecay(1e-3, duration=10, decay_start=0)
+    assert [round(float(from_start(step)), 6) for step in (0, 5, 10)] == [1e-3, 5e-4, 0.0]
+    no_decay = ConstantThenLinearDecay(1e-3, duration=10, decay_start=10)  # constant, then 0 at step 10
+    assert [float(no_decay(step)) for step in (0, 9, 10, 11)] == pytest.approx([1e-3, 1e-3, 0.0, 0.0])
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="decay_start"):
         ConstantThenLinearDecay(1e-3, duration=10, decay_start=11)
+    with pytest.raises(ValueError, match="decay_start"):
+        ConstantThenLinearDecay(1e-3, duration=10, decay_start=-1)
     with pytest.raises(ValueError, match="steps_per_unit"):
         ConstantThenLinearDecay(1e-3, duration=10, decay_start=5, steps_per_unit=0)

@@ -99,9 +99,7 @@ def write_dicom(path: Path, pixels: np.ndarray, bits_stored: int, photometric: s
     left = laterality == "L" if chest_wall_left is None else chest_wall_left
     _set_mammography_image(dataset, laterality, view, pixels.shape[0], left)
     dataset.set_pixel_data(pixels, photometric, bits_stored, generate_instance_uid=False)
-    set_presentation(dataset, pixels)
-    if labelling.window:
-        dataset.WindowCenter, dataset.WindowWidth = labelling.window
+    set_presentation(dataset, pixels, labelling.window)
     dataset.save_as(path, enforce_file_format=True)
 
 
@@ -126,14 +124,18 @@ def _set_mammography_image(dataset: Dataset, laterality: str, view: str, rows: i
     dataset.BurnedInAnnotation = "NO"
 
 
-def set_presentation(dataset: Dataset, pixels: np.ndarray) -> None:
+def set_presentation(dataset: Dataset, pixels: np.ndarray, window: tuple[float, float] | None = None) -> None:
     """The attributes that follow from the stored pixels and their photometric interpretation: pixel
-    intensity relationship and its sign, presentation LUT shape, and a VOI window over the breast."""
+    intensity relationship and its sign, presentation LUT shape, and the VOI `window` (centre, width;
+    None: one over the breast, `set_window`)."""
     inverted = dataset.PhotometricInterpretation == "MONOCHROME1"
     dataset.PixelIntensityRelationship = "LOG"
     dataset.PixelIntensityRelationshipSign = 1 if inverted else -1  # -1: higher values, less beam (denser)
     dataset.PresentationLUTShape = "INVERSE" if inverted else "IDENTITY"
-    set_window(dataset, pixels)
+    if window is None:
+        set_window(dataset, pixels)
+    else:
+        dataset.WindowCenter, dataset.WindowWidth = window
 
 
 def set_window(dataset: Dataset, pixels: np.ndarray) -> None:

@@ -245,19 +245,26 @@ class PatchDiscriminator(keras.Model):
 
 def build_generators(config: ExperimentConfig) -> tuple[ResnetGenerator, ResnetGenerator]:
     """(g_h2c, g_c2h), each built by a call on a zeros batch of config.image_shape."""
-    return _built(tuple(ResnetGenerator(config.generator, config.channels, name=generator(direction))
-                        for direction in DIRECTIONS), config)
+    return _built(_generators(config), config)
 
 
 def build_networks(config: ExperimentConfig) -> tuple[ResnetGenerator, ResnetGenerator,
                                                       PatchDiscriminator, PatchDiscriminator]:
     """(g_h2c, g_c2h, d_healthy, d_cancer), each built by a call on a zeros batch of config.image_shape.
 
-    d_healthy judges domain A (healthy) images, d_cancer domain B (cancer) images.
+    d_healthy judges domain A (healthy) images, d_cancer domain B (cancer) images. All four are made
+    before any is built, so a seed gives the weights it always gave.
     """
+    generators = _generators(config)
     discriminators = tuple(PatchDiscriminator(config.discriminator, config.channels, name=discriminator(domain))
                            for domain in DOMAINS)
-    return (*build_generators(config), *_built(discriminators, config))
+    return _built((*generators, *discriminators), config)
+
+
+def _generators(config: ExperimentConfig) -> tuple[ResnetGenerator, ResnetGenerator]:
+    """(g_h2c, g_c2h), not built yet."""
+    return tuple(ResnetGenerator(config.generator, config.channels, name=generator(direction))
+                 for direction in DIRECTIONS)
 
 
 def _built(networks: tuple, config: ExperimentConfig) -> tuple:

@@ -17,7 +17,7 @@ import pydicom
 
 from cyclegan.data.dataset import PreparedDataset, is_prepared
 from cyclegan.data.derived_dicom import Pseudonyms, derived_dataset, stored_pixels
-from cyclegan.data.image_files import DICOM_SUFFIXES, read_dicom
+from cyclegan.data.image_files import DICOM_SUFFIXES, read_dicom, read_dicom_shape
 from cyclegan.data.items import UnusableFile
 from cyclegan.data.preprocess import blank_labels, faces_right
 from cyclegan.data.source_geometry import MODES, SourceGeometry
@@ -26,21 +26,31 @@ MODE_TEXT = {"blend": "the change upsampled and added to the source inside the b
              "full": "the translated image upsampled over the whole source"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class DicomSource:
-    """A translated image's source file: its `header`, raw pixels (bright = dense) and geometry."""
+    """A translated image's source file and how `prepare` treated it: `flipped` (None: decided by the
+    brighter half, as for a folder of files), `blank_labels`, and the `resize` mode. The file is read
+    when a DICOM is written (`load`), so a long list of full-size mammograms is never held at once."""
 
-    header: pydicom.Dataset
-    raw: np.ndarray
-    geometry: SourceGeometry
+    path: Path
+    flipped: bool | None
+    blank_labels: bool
+    resize: str
+
+    def load(self, frame: tuple[int, int]) -> tuple[pydicom.Dataset, np.ndarray, SourceGeometry]:
+        """(header with pixels, raw pixels bright = dense, geometry in the (H, W) training `frame`)."""
+        raw, header = read_dicom(self.path)
+        flipped = faces_right(raw, None) if self.flipped is None else self.flipped
+        trained = blank_labels(raw) if self.blank_labels else raw
+        return header, raw, SourceGeometry.of(trained, frame, self.resize, flipped)
 
 
-def locate_sources(input_path, sources: list[str], frame: tuple[int, int]
-                   ) -> tuple[dict[str, DicomSource], list[dict]]:
+def locate_sources(input_path, sources: list[str]) -> tuple[dict[str, DicomSource], list[dict]]:
     """The DICOM source of each translatable entry of `sources`, and [{path, reason}] for the others.
 
     For a prepared dataset, its manifest says how each image was flipped, resized and label-blanked;
     a folder of files was prepared with the defaults (fit, flipped by the brighter half, no blanking).
+    Only headers are read here.
     """
     entries, resize_mode, blanking = {}, "fit", {}
     if is_prepared(input_path):
@@ -53,16 +63,15 @@ def locate_sources(input_path, sources: list[str], frame: tuple[int, int]
         reason = _unusable(source)
         if reason is None:
             try:
-                raw, header = read_dicom(Path(source))
+                read_dicom_shape(Path(source))
             except UnusableFile as error:
                 reason = str(error)
         if reason is not None:
             skipped.append({"path": source, "reason": f"no DICOM written: {reason}"})
             continue
         entry = entries.get(source)
-        flipped = bool(entry["flipped"]) if entry else faces_right(raw, None)
-        trained = blank_labels(raw) if entry and blanking.get(entry["source_spec"]) else raw
-        located[source] = DicomSource(header, raw, SourceGeometry.of(trained, frame, resize_mode, flipped))
+        located[source] = DicomSource(Path(source), bool(entry["flipped"]) if entry else None,
+                                      bool(entry and blanking.get(entry["source_spec"])), resize_mode)
     return located, skipped
 
 
@@ -90,10 +99,11 @@ class DicomWriter:
     def write(self, path: Path, source: DicomSource, translated: np.ndarray, original: np.ndarray,
               run_dir: Path, step: int, direction: str) -> Path:
         """`path`.dcm from the (H, W) `translated` frame and the `original` frame it was made from."""
-        raw = source.geometry.to_source(source.raw, translated, original, self.mode)
+        header, source_raw, geometry = source.load(translated.shape)
+        raw = geometry.to_source(source_raw, translated, original, self.mode)
         description = (f"CycleGAN-modified ({direction}) by BreastGAN-Keras: run {run_dir}, step {step}; "
                        f"--dicom-mode {self.mode}: {MODE_TEXT[self.mode]}")
-        dataset = derived_dataset(source.header, stored_pixels(source.header, raw), description, self.pseudonyms)
+        dataset = derived_dataset(header, stored_pixels(header, raw), description, self.pseudonyms)
         dataset.save_as(path, enforce_file_format=True, implicit_vr=False, little_endian=True)
         return path
 

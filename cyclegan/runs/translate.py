@@ -67,7 +67,7 @@ def translate_run(run_dir, direction: str, input_path, out_dir, steps: list[int]
                                            config.data.include_masks, domain, split)
     dicom_sources = {}
     if dicom:
-        dicom_sources, no_dicom = locate_sources(input_path, sources, (config.data.height, config.data.width))
+        dicom_sources, no_dicom = locate_sources(input_path, sources)
         skipped = [*skipped, *no_dicom]
     for entry in skipped:
         print(f"skipped {entry['path']}: {entry['reason']}")

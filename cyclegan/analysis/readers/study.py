@@ -103,7 +103,8 @@ def build_study(run_dir, layout: str, input_path, out_dir, seed: int, steps: lis
               for label, domain in enumerate(DOMAINS)}
     _check_enough(images, cases, layout, spec.cases_multiple, input_path, split)
     design = design_study(layout, {label: list(found) for label, found in images.items()}, seed, cases, tuple(steps))
-    views = {image.source: source_view(image.source) for image in design.images} if image_format == "dicom" else {}
+    views = ({source: source_view(source) for source in {image.source for image in design.images}}
+             if image_format == "dicom" else {})
     originals = {source: image[..., 0] for found in images.values() for source, image in found.items()}
     modified = _translations(design, images, run, batch_size)
     study_id = secrets.token_hex(6)

@@ -19,7 +19,7 @@ declare -A TESTS=(  # module (under cyclegan/) -> the tests that target it
     [analysis/onset/scores]="tests/test_onset.py"
     [analysis/readers/roc]="tests/test_roc.py"
     [analysis/readers/mrmc]="tests/test_mrmc.py"
-    [analysis/readers/design]="tests/test_study.py"
+    [analysis/readers/design]="tests/test_design.py"
     [data/synthetic_masks]="tests/data/test_synthetic_masks.py"
 )
 MODULES=("$@")

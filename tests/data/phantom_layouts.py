@@ -5,6 +5,19 @@ For the data tests and benchmarks/prepare_throughput.py (which imports it as
 names, table headers and separators and annotation formats follow the real datasets; pixels come
 from `cyclegan.data.phantom.render_breast`. Right breasts are stored mirrored (breast against the
 right edge), as the datasets store them. Each writer returns one dict per mammogram saying what it wrote.
+
+Facts taken from documents we did not write are cited beside the constant or writer that uses them:
+- [LOADER] the original project's reader of all three datasets, BreastGAN/augmentation
+  `resources/data/loader.py` (read_inbreast_csv, load_inbreast, read_bcdr_img_csv,
+  read_bcdr_outlines_csv, load_bcdr, read_cbis_csv, get_cbis_image_path);
+- [INBREAST] Moreira et al., "INbreast: toward a full-field digital mammographic database",
+  Academic Radiology 19(2):236-248, 2012 (DICOM images, XML annotations exported from OsiriX);
+- [TCIA] The Cancer Imaging Archive's CBIS-DDSM collection page, doi:10.7937/K9/TCIA.2016.7O02S9CY
+  (the four case-description CSVs by name: mass/calc, train/test);
+- [LEE] Lee et al., "A curated mammography data set for use in computer-aided detection and
+  diagnosis research", Scientific Data 4:170177, 2017 (full mammograms, cropped lesions and ROI
+  masks as DICOM; pathology MALIGNANT, BENIGN, BENIGN_WITHOUT_CALLBACK).
+Everything not cited (file-id and UID numbering, dates, the study folders' inner names) is ours.
 """
 
 from __future__ import annotations
@@ -20,10 +33,18 @@ from cyclegan.data.phantom import render_breast
 
 BITS = 14  # bits stored in the 16-bit DICOMs and TIFFs
 
+# [LOADER] read_inbreast_csv: ';'-separated, one header line, then (redacted) patient ID, age,
+# laterality, view, acquisition date as YYYYMM, file name (the numeric file id), ACR, Bi-Rads
+# (first character is the category: "4a"), Mass ("X" or empty). The header words are ours.
 INBREAST_COLUMNS = ("Patient ID", "Patient age", "Laterality", "View", "Acquisition date", "File Name", "ACR",
                     "Bi-Rads", "Mass", "Micros")
 INBREAST_CASES = (("1", ""), ("2", ""), ("3", ""), ("4a", "X"), ("5", "X"), ("2", "X"), ("4c", ""), ("6", "X"))
 
+# [LOADER] read_bcdr_img_csv / read_bcdr_outlines_csv: ','-separated, cells stripped of padding,
+# the fields in exactly these orders; image_type_name is laterality + view ("LCC", "RO"; "O" is
+# MLO); lw_x_points / lw_y_points hold the outline; classification "Malign" (compared lower-cased)
+# or "Benign". load_bcdr: BCDR-D0x_dataset/bcdr_d0x_img.csv and bcdr_d0x_outlines.csv (none in
+# D02), image_filename relative to the dataset folder, ending in .tif.
 BCDR_IMG_COLUMNS = ("patient_id", "study_id", "series", "image_filename", "image_type_name", "image_type_id",
                     "age", "density")
 BCDR_OUTLINE_COLUMNS = ("patient_id", "study_id", "series", "lesion_id", "segmentation_id", "image_view",
@@ -33,6 +54,12 @@ BCDR_OUTLINE_COLUMNS = ("patient_id", "study_id", "series", "lesion_id", "segmen
                         "mammography_stroma_distortion", "age", "density", "classification")
 BCDR_CODES = ("LCC", "RCC", "LO", "RO")
 
+# [TCIA] mass_case_description_{train,test}_set.csv and calc_case_description_{train,test}_set.csv.
+# [LOADER] read_cbis_csv: columns "image view", "pathology" ("MALIGNANT" is cancer), "left or right
+# breast" (first letter is the laterality), "image file path", "cropped image file path", "ROI mask
+# file path". get_cbis_image_path: a CSV path is <case>/<uid>/<uid>/<file> below CBIS-DDSM/, whose
+# UID folders are found on disk by their last five characters only, and whose end needs stripping.
+# [LEE] pathology values. The other column names follow the published tables as we know them.
 CBIS_COLUMNS = {
     "mass": ("patient_id", "breast_density", "left or right breast", "image view", "abnormality id",
              "abnormality type", "mass shape", "mass margins", "assessment", "pathology", "subtlety",
@@ -79,6 +106,8 @@ def write_inbreast(root, count: int, seed: int = 0, height: int = 64, width: int
         laterality, view = "LR"[index % 2], ("CC", "MLO")[(index // 2) % 2]
         patient, file_id = f"{seed:04x}{index // 4:012x}", str(50000000 + index)
         pixels, lesions = stored_breast(seed, index, height, width, view, laterality, lesion=birads != "1")
+        # [LOADER] load_inbreast: AllDICOMs/<fileid>_<patient>_<modality>_<laterality>_<view>_<x>.dcm,
+        # view "ML" for MLO; the ROIs of image <fileid> are AllXML/<fileid>.xml. [INBREAST]: DICOM + XML.
         name = f"{file_id}_{patient}_MG_{laterality}_{'ML' if view == 'MLO' else 'CC'}_ANON.dcm"
         write_dicom(root / "AllDICOMs" / name, pixels, BITS, "MONOCHROME2", patient, laterality, view,
                     uid_parts=(str(seed), file_id))
@@ -155,9 +184,10 @@ def write_cbis(root, count: int, seed: int = 0, height: int = 64, width: int = 4
     MALIGNANT, BENIGN, BENIGN_WITHOUT_CALLBACK, Mass for i // 4 even else Calc, Training for
     i // 8 even else Test. Every film carries a burned-in label (a bright block in the top corner
     away from the breast); its ROI folder (<case>_1) holds the cropped lesion (1-1.dcm) and the ROI
-    mask (1-2.dcm). The CSV paths use UID folder names that differ from the ones on disk, and
-    ROI mask paths end in a newline, as the real tables do. `repeat_first` lists mammogram 0 again
-    in a Calc table with a BENIGN calcification, under its own case folders (a copy of its pixels).
+    mask (1-2.dcm). The CSV paths use UID folder names that differ from the ones on disk (each
+    folder on disk ends in the last five characters of its UID, [LOADER]), and ROI mask paths end
+    in a newline, as the real tables do. `repeat_first` lists mammogram 0 again in a Calc table
+    with a BENIGN calcification, under its own case folders (a copy of its pixels).
     Returns {path, patient, side, view, pathology, label_box (row, column slices as stored)} per mammogram.
     """
     root = Path(root)
@@ -212,11 +242,11 @@ def _write_cbis_case(root: Path, case: str, number: int, pixels: np.ndarray, les
     for path, (data, bits) in files.items():
         write_dicom(path, data, bits, "MONOCHROME2", patient, side[0], view,
                     uid_parts=(case, path.name, str(data.shape)))
-    uid = f"{UID_ROOT}.{number}"
+    study, series, roi_study, roi_series = (f"{UID_ROOT}.{part}{number:05d}" for part in range(1, 5))
     described = ["OVAL", "CIRCUMSCRIBED"] if kind == "mass" else ["PLEOMORPHIC", "CLUSTERED"]
     rows.append([patient, "2", side, view, "1", kind, *described, "4", pathology, "3",
-                 f"{case}/{uid}.1/{uid}.2/000000.dcm", f"{case}_1/{uid}.3/{uid}.4/000000.dcm",
-                 f"{case}_1/{uid}.3/{uid}.4/000001.dcm\n"])
+                 f"{case}/{study}/{series}/000000.dcm", f"{case}_1/{roi_study}/{roi_series}/000000.dcm",
+                 f"{case}_1/{roi_study}/{roi_series}/000001.dcm\n"])
     return full
 
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cyclegan.data.mammogram_dicom import write_dicom
@@ -88,3 +89,23 @@ def test_views_select_cc_only_as_the_original(cbis):
     reasons = [entry["reason"] for entry in manifest["skipped"]]
     mlo = "view MLO is not among the selected views (CC)"
     assert sum(reason == mlo for reason in reasons) == 4  # mammograms 2, 3, 6, 7
+
+
+def _resolve_like_the_original(root: Path, written: str) -> Path:
+    """A CSV path on disk as BreastGAN/augmentation's get_cbis_image_path finds it (the case folder by
+    name, each UID folder by its last five characters); then the file, which this layout names
+    1-<N+1>.dcm for a written 00000<N>.dcm."""
+    case, study, series, name = written.strip().split("/")
+    folder = root / "CBIS-DDSM" / case
+    for uid in (study, series):
+        [folder] = [child for child in folder.iterdir() if child.name.endswith(uid[-5:])]
+    return folder / f"1-{int(name.removesuffix('.dcm')) + 1}.dcm"
+
+
+def test_csv_paths_resolve_by_the_uid_suffix_rule_of_the_real_tree(cbis):
+    root, written = cbis
+    table = pd.read_csv(root / "mass_case_description_train_set.csv")
+    full = {_resolve_like_the_original(root, path) for path in table["image file path"]}
+    assert full == {Path(case["path"]) for case in written if Path(case["path"]).parts[-4].startswith("Mass-Training")}
+    for column, expected in (("cropped image file path", "1-1.dcm"), ("ROI mask file path", "1-2.dcm")):
+        assert {_resolve_like_the_original(root, path).name for path in table[column]} == {expected}

@@ -15,10 +15,12 @@ from cyclegan import cli
 from cyclegan.analysis.readers.files import read_answer_key, read_responses, write_responses_template
 from cyclegan.analysis.readers.mrmc import mrmc_roc, mrmc_single, single_p_value
 from cyclegan.analysis.readers.readout import analyze
+from cyclegan.analysis.readers.report import PAPER_TABLES
 from cyclegan.analysis.readers.roc import auc_ci_clustered
 
 CUTS = np.array([-0.5, 0.4, 1.2, 2.0])  # latent thresholds between ratings 1|2|3|4|5
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+EXP1_PAPER, EXP2_PAPER = PAPER_TABLES["exp1"].readers, PAPER_TABLES["exp2"].readers  # checked in test_paper_tables
 
 
 def _category_probabilities(shift: float) -> np.ndarray:
@@ -106,15 +108,15 @@ def test_cli_writes_exp1_table_with_paper_values_and_plots(tmp_path, capsys):
     args = ["readout", "analyze", "--key", str(key), "--responses", *map(str, responses), "--out", str(out)]
     assert cli.main(args + ["--paper", "exp1"]) == 0
     markdown = (out / "table.md").read_text()
-    for value in ("0.85", "0.63", "0.66", "0.75", "0.67", "0.48", "0.77", "0.69", "0.50"):
-        assert f"| {value} |" in markdown
+    for value in (value for reader in EXP1_PAPER for value in (reader.original, reader.modified, *reader.detection)):
+        assert f"| {value:.2f} |" in markdown
     assert "paper reader i" in markdown
     table = pd.read_csv(out / "table.csv", dtype={"paper_reader": "Int64"})
     assert table["reader"].tolist() == ["R1", "R2", "R3", "all readers (MRMC)"]
     assert table["paper_reader"].tolist()[:3] == [1, 2, 3] and pd.isna(table["paper_reader"][3])
     assert (out / "table.csv").read_text().splitlines()[1].startswith("R1,1,80,")  # whole numbers stay whole
     assert table[["original_paper", "modified_paper", "detection_paper"]].head(3).values.tolist() == [
-        [0.85, 0.63, 0.66], [0.75, 0.67, 0.48], [0.77, 0.69, 0.50]]
+        [reader.original, reader.modified, *reader.detection] for reader in EXP1_PAPER]
     results = json.loads((out / "results.json").read_text())
     assert results["readers"][0]["sets"]["original"]["auc"] == pytest.approx(table["original_auc"][0], abs=1e-4)
     plots = sorted(out.glob("roc_*.png"))
@@ -129,8 +131,9 @@ def test_exp2_detection_per_step_beside_early_and_late(tmp_path):
     readout = analyze(key, responses, tmp_path / "out", paper="exp2")
     table = pd.read_csv(tmp_path / "out" / "table.csv").head(3)
     assert table[["detection_step_35000_paper", "detection_step_70000_paper"]].values.tolist() == [
-        [0.93, 0.93], [0.93, 1.0], [0.95, 0.90]]
-    assert table[["original_paper", "modified_paper"]].values.tolist() == [[0.78, 0.69], [0.77, 0.59], [0.84, 0.60]]
+        list(reader.detection) for reader in EXP2_PAPER]
+    assert table[["original_paper", "modified_paper"]].values.tolist() == [
+        [reader.original, reader.modified] for reader in EXP2_PAPER]
     assert set(readout.mrmc.sets) == {"original", "modified", "detection", "detection_step_35000",
                                       "detection_step_70000"}
     step_set = readout.readers[0].sets["detection_step_70000"]
@@ -142,7 +145,8 @@ def test_one_step_against_exp2_shows_both_paper_detection_values(tmp_path):
     key, responses = _simulated(tmp_path, sources_per_label=12)
     analyze(key, responses, tmp_path / "out", paper="exp2")
     table = pd.read_csv(tmp_path / "out" / "table.csv")
-    assert table["detection_paper"][1] == "0.93 (early) / 1.00 (late)"
+    early, late = EXP2_PAPER[1].detection
+    assert table["detection_paper"][1] == f"{early:.2f} (early) / {late:.2f} (late)"
 
 
 def test_unpaired_test_when_no_source_is_shown_both_ways(tmp_path):

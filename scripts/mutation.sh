@@ -9,18 +9,19 @@ ROOT=$PWD
 source scripts/bootstrap.sh
 python -m pip show cosmic-ray >/dev/null 2>&1 || python -m pip install -q "cosmic-ray==8.7.0"
 
-declare -A TESTS=(  # module (under cyclegan/) -> the tests that target it
+declare -A TESTS=(  # module (under cyclegan/) -> the tests that target it; --noconftest where they need
+                   # neither TensorFlow nor the shared fixtures (tests/conftest.py imports TensorFlow: ~10 s a mutant)
     [gan/pool]="tests/test_pool.py"
     [gan/losses]="tests/test_losses.py"
-    [gan/schedules]="tests/test_schedules.py"
+    [gan/schedules]="--noconftest tests/test_schedules.py"
     [gan/adam]="tests/test_update_order.py"
     [gan/update_orders]="tests/test_update_order.py"
     [grid_scores]="tests/test_artifacts.py tests/test_artifact_report.py"
-    [analysis/onset/scores]="tests/test_onset.py"
-    [analysis/readers/roc]="tests/test_roc.py"
-    [analysis/readers/mrmc]="tests/test_mrmc.py"
-    [analysis/readers/design]="tests/test_design.py"
-    [data/synthetic_masks]="tests/data/test_synthetic_masks.py"
+    [analysis/onset/scores]="--noconftest tests/test_onset.py"
+    [analysis/readers/roc]="--noconftest tests/test_roc.py"
+    [analysis/readers/mrmc]="--noconftest tests/test_mrmc.py"
+    [analysis/readers/design]="--noconftest tests/test_design.py"
+    [data/synthetic_masks]="--noconftest tests/data/test_synthetic_masks.py"
 )
 MODULES=("$@")
 [ ${#MODULES[@]} -gt 0 ] || MODULES=(gan/pool gan/losses gan/schedules gan/adam gan/update_orders grid_scores

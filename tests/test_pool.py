@@ -1,3 +1,4 @@
+import json
 import random
 
 import numpy as np
@@ -49,6 +50,18 @@ def test_same_seed_same_choices():
     assert run() == run()
 
 
+def test_a_batch_is_pooled_image_by_image_and_the_pool_is_never_trained():
+    pool = HistoryPool(4, (2, 2, 1), "pool", mode=_from_config("tfgan"))
+    first = tf.concat([_image(value) for value in (1, 2, 3)], axis=0)
+    np.testing.assert_array_equal(pool.query(first, tf.constant([6, 0])), first)  # filling: each image back
+    assert int(pool.count) == 3 and _stored(pool)[1:] == [1, 2, 3]
+    second = tf.concat([_image(value) for value in (4, 5, 6)], axis=0)
+    out = pool.query(second, tf.constant([6, 1])).numpy()[:, 0, 0, 0]
+    assert out.shape == (3,) and out[0] == 4 and int(pool.count) == 4  # the fourth image fills the last slot
+    assert 6 in _stored(pool)  # the tfgan rule stores every image of a full pool
+    assert pool.trainable_variables == () and len(pool.variables) == 2
+
+
 def test_zero_size_passes_through():
     pool = HistoryPool(0, (2, 2, 1), "pool")
     batch = tf.random.normal((3, 2, 2, 1))
@@ -78,8 +91,13 @@ def test_tfgan_rule_stores_every_new_image_and_returns_the_one_taken_out_half_th
     assert 150 <= returned_old <= 250  # Binomial(400, 0.5): 5 sd either side
 
 
+def _from_config(mode: str) -> str:
+    """The mode as a config file gives it: an equal string, not the literal itself."""
+    return json.loads(json.dumps({"pool_mode": mode}))["pool_mode"]
+
+
 def test_cyclegan_rule_stores_a_new_image_only_when_it_returns_an_old_one():
-    pool = HistoryPool(5, (2, 2, 1), "pool", mode="cyclegan")
+    pool = HistoryPool(5, (2, 2, 1), "pool", mode=_from_config("cyclegan"))
     for i in range(5):
         pool.query(_image(i), tf.constant([4, i]))
     kept = 0
@@ -187,7 +205,7 @@ class PoolDraws:
 
 
 def test_the_aliased_mode_is_the_original_query_for_query():
-    pool = HistoryPool(POOL_SIZE, ORIGINAL_SHAPE[1:], "pool", mode="aliased")
+    pool = HistoryPool(POOL_SIZE, ORIGINAL_SHAPE[1:], "pool", mode=_from_config("aliased"))
     fake_pool = np.zeros((POOL_SIZE,) + ORIGINAL_SHAPE)
     swaps = 0
     for step in range(POOL_SIZE + 350):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cyclegan.config import config_from_dict
+from cyclegan.config import config_from_dict, load_config
 from cyclegan.gan import losses
 
 HEALTHY = np.array([[0.5, -0.5], [1.0, 0.0]], np.float32).reshape(1, 2, 2, 1)
@@ -34,6 +34,12 @@ def test_exp1_cycle_is_a_sum_without_identity():
     assert terms["cycle_cancer"] == pytest.approx(0.125)
     assert terms["cycle_total"] == pytest.approx(10 * 0.375 + 10 * 0.125)
     assert "identity_healthy" not in terms
+
+
+def test_the_experiment_files_reductions_are_applied():
+    """Read from experiments/*.json, as runs read them (strings equal to, not the same as, the code's)."""
+    for name, cycle_total in (("exp1", 10 * (0.375 + 0.125)), ("exp2", 10 * (0.375 + 0.125) / 2)):  # no identity
+        assert _objective(load_config(f"experiments/{name}.json"))["cycle_total"] == pytest.approx(cycle_total)
 
 
 def test_exp2_cycle_is_a_mean_plus_identity():

@@ -1,5 +1,6 @@
 """Reader-study designs: the paper's counts, pairs and alone screens, seeds and ids, several steps, bad input."""
 
+import re
 from collections import Counter
 
 import pytest
@@ -28,7 +29,9 @@ def test_full_layouts_have_the_papers_counts_and_pairs(layout):
     pairs, alone = _split_screens(design)
     assert len(design.images) == images and sum(image.modified for image in design.images) == modified
     assert (len(pairs), len(alone)) == (pair_count, alone_count)
-    assert len({image.id for image in design.images}) == images
+    ids = [image.id for image in design.images]
+    assert len(set(ids)) == images and all(re.fullmatch(r"[0-9a-f]{10}", image_id) for image_id in ids)
+    assert len({image_id[0] for image_id in ids}) > 1  # drawn from all 16^10: 60 leading digits all alike, p < 1e-70
     assert [image.screen for image in design.images] == sorted(image.screen for image in design.images)
     assert {screen[0].screen for screen in design.screens()} == set(range(1, pair_count + alone_count + 1))
     for left, right in pairs:

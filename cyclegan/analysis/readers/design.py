@@ -136,8 +136,5 @@ def design_study(layout: str, sources: dict[int, list[str]], seed: int, cases: i
 
 
 def _random_ids(rng: np.random.Generator, count: int):
-    """`count` distinct random hex IDs, as an iterator."""
-    ids: dict[str, None] = {}
-    while len(ids) < count:
-        ids[f"{int(rng.integers(0, 16 ** ID_DIGITS)):0{ID_DIGITS}x}"] = None
-    return iter(ids)
+    """`count` distinct random hex IDs of ID_DIGITS digits, as an iterator."""
+    return (f"{int(number):0{ID_DIGITS}x}" for number in rng.choice(16 ** ID_DIGITS, size=count, replace=False))

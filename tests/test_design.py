@@ -2,10 +2,11 @@
 
 import re
 from collections import Counter
+from dataclasses import FrozenInstanceError
 
 import pytest
 
-from cyclegan.analysis.readers.design import design_study
+from cyclegan.analysis.readers.design import LAYOUTS, design_study
 
 FULL = {  # layout: images, modified, pair screens, alone screens, sources per label
     "exp1": (60, 30, 20, 20, 20),
@@ -31,7 +32,7 @@ def test_full_layouts_have_the_papers_counts_and_pairs(layout):
     assert (len(pairs), len(alone)) == (pair_count, alone_count)
     ids = [image.id for image in design.images]
     assert len(set(ids)) == images and all(re.fullmatch(r"[0-9a-f]{10}", image_id) for image_id in ids)
-    assert len({image_id[0] for image_id in ids}) > 1  # drawn from all 16^10: 60 leading digits all alike, p < 1e-70
+    assert len({image_id[0] for image_id in ids}) >= 12  # drawn from all 16^10; 60 draws miss 5 of 16 with p < 1e-6
     assert [image.screen for image in design.images] == sorted(image.screen for image in design.images)
     assert {screen[0].screen for screen in design.screens()} == set(range(1, pair_count + alone_count + 1))
     for left, right in pairs:
@@ -88,8 +89,18 @@ def test_several_steps_share_each_labels_modified_images_evenly(layout):
 def test_design_rejects_cases_that_do_not_fit():
     with pytest.raises(ValueError, match="multiple of 4"):
         design_study("exp1", _names(30), seed=0, cases=6)
+    for layout, cases in (("exp1", 0), ("exp1", -4), ("exp2", 0), ("exp2", -2), ("exp2", 3)):
+        with pytest.raises(ValueError, match=f"positive multiple.*got {cases}$"):
+            design_study(layout, _names(30), seed=0, cases=cases)
     with pytest.raises(ValueError, match="needs 12 healthy and 12 cancer.*too few: 5 healthy, 5 cancer"):
         design_study("exp2", _names(5), seed=0)
     with pytest.raises(ValueError, match="unknown layout 'exp3'"):
         design_study("exp3", _names(30), seed=0)
     assert len(design_study("exp2", _names(5), seed=0, cases=4).images) == 24
+
+
+def test_a_drawn_design_cannot_be_altered():
+    design = design_study("exp1", _names(20), seed=0, cases=4)
+    for thing, field in ((design, "images"), (design.images[0], "modified"), (LAYOUTS["exp1"], "cases_multiple")):
+        with pytest.raises(FrozenInstanceError):
+            setattr(thing, field, getattr(thing, field))

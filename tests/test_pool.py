@@ -60,6 +60,7 @@ def test_a_batch_is_pooled_image_by_image_and_the_pool_is_never_trained():
     assert out.shape == (3,) and out[0] == 4 and int(pool.count) == 4  # the fourth image fills the last slot
     assert 6 in _stored(pool)  # the tfgan rule stores every image of a full pool
     assert pool.trainable_variables == () and len(pool.variables) == 2
+    assert [HistoryPool(size, (2, 2, 1), "pool").images.shape[0] for size in (1, 3)] == [1, 3]  # a slot per image
 
 
 def test_zero_size_passes_through():

@@ -42,8 +42,10 @@ def test_warmup_and_the_runs_own_minimum():
 
 
 def test_lattice_has_the_period_zero_mean_and_unit_rms():
+    np.testing.assert_array_equal(lattice((3, 4), 2), [[1, -1, 1, -1], [-1, 1, -1, 1], [1, -1, 1, -1]])
     for period in (2, 4):
         pattern = lattice((24, 20), period)
+        assert pattern.shape == (24, 20)
         np.testing.assert_allclose(pattern[period:, :], pattern[:-period, :])
         np.testing.assert_allclose(pattern[:, period:], pattern[:, :-period])
         assert abs(pattern[:24, :20].mean()) < 1e-12 and np.sqrt(np.mean(pattern**2)) == pytest.approx(1.0)
@@ -52,12 +54,14 @@ def test_lattice_has_the_period_zero_mean_and_unit_rms():
 
 @pytest.fixture(scope="module")
 def phantoms():
-    """(8, 64, 64, 1) phantom images in [-1, 1], black background."""
+    """(8, 64, 64, 1) phantom images in [-1, 1] whose background is black (-1), as prepared images'
+    is (the phantom renders a faint film base there, which preparing maps to 0)."""
     from cyclegan.data.phantom import render_breast
 
     rng = np.random.default_rng(5)
     images = [render_breast(rng, 64, 64, ("CC", "MLO")[index % 2], cancer=index % 2 == 1)[0] for index in range(8)]
-    return (np.stack(images)[..., None] * 2 - 1).astype(np.float32)
+    images = np.where(np.stack(images) < 0.1, 0.0, np.stack(images))  # the breast is >= 0.3, the film base ~0.02
+    return (images[..., None] * 2 - 1).astype(np.float32)
 
 
 def test_an_injected_lattice_raises_its_periods_score(phantoms):
@@ -67,8 +71,21 @@ def test_an_injected_lattice_raises_its_periods_score(phantoms):
         assert strong[f"cpr_db_p{period}_median"] > clean[f"cpr_db_p{period}_q75"] + 6
     # Only the breast is changed; the background stays black.
     injected = inject(phantoms, 4, 0.05)
-    outside = phantoms[..., 0] <= -1 + 1e-3
+    outside = phantoms[..., 0] == -1
+    assert 0.1 < outside.mean() < 0.9
     np.testing.assert_array_equal(injected[..., 0][outside], phantoms[..., 0][outside])
+
+
+def test_the_band_is_the_interquartile_range_of_the_per_image_scores():
+    assert summary({"cpr_db_p2": np.arange(101.0)[::-1]}) == {
+        "cpr_db_p2_median": 50.0, "cpr_db_p2_q25": 25.0, "cpr_db_p2_q75": 75.0}
+
+
+def test_a_detection_limit_is_where_every_larger_amplitude_is_detected():
+    seen = {2: [False, True, False, True, True], 4: [True, True, True, True, False]}
+    rows = [{"period": period, "amplitude": 0.01 * (index + 1), "detected": detected}
+            for period, flags in seen.items() for index, detected in enumerate(flags)][::-1]
+    assert detection_limits(rows) == {2: 0.04, 4: None}
 
 
 def test_calibration_finds_a_detection_limit_for_each_period(phantoms):

@@ -43,6 +43,7 @@ def test_warmup_and_the_runs_own_minimum():
 
 def test_lattice_has_the_period_zero_mean_and_unit_rms():
     np.testing.assert_array_equal(lattice((3, 4), 2), [[1, -1, 1, -1], [-1, 1, -1, 1], [1, -1, 1, -1]])
+    assert lattice((4, 10), 4).shape == (4, 10)  # wider than high
     for period in (2, 4):
         pattern = lattice((24, 20), period)
         assert pattern.shape == (24, 20)
@@ -90,6 +91,8 @@ def test_a_detection_limit_is_where_every_larger_amplitude_is_detected():
 
 def test_calibration_finds_a_detection_limit_for_each_period(phantoms):
     rows = calibrate(phantoms, threshold_margin_db=3.0)
+    real = summary(image_scores(phantoms, phantoms))
+    assert {row["threshold_db"] for row in rows if row["period"] == 4} == {real["cpr_db_p4_q75"] + 3.0}
     limits = detection_limits(rows)
     assert set(limits) == {2, 4}
     for period, limit in limits.items():

@@ -72,6 +72,8 @@ def test_an_injected_lattice_raises_its_periods_score(phantoms):
         assert strong[f"cpr_db_p{period}_median"] > clean[f"cpr_db_p{period}_q75"] + 6
     # Only the breast is changed; the background stays black.
     injected = inject(phantoms, 4, 0.05)
+    strongest = inject(phantoms, 4, 0.3)
+    assert strongest.min() == -1.0 and strongest.max() == 1.0  # clipped to the generator's range
     outside = phantoms[..., 0] == -1
     assert 0.1 < outside.mean() < 0.9
     np.testing.assert_array_equal(injected[..., 0][outside], phantoms[..., 0][outside])

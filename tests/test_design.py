@@ -32,7 +32,8 @@ def test_full_layouts_have_the_papers_counts_and_pairs(layout):
     assert (len(pairs), len(alone)) == (pair_count, alone_count)
     ids = [image.id for image in design.images]
     assert len(set(ids)) == images and all(re.fullmatch(r"[0-9a-f]{10}", image_id) for image_id in ids)
-    assert len({image_id[0] for image_id in ids}) >= 12  # drawn from all 16^10; 60 draws miss 5 of 16 with p < 1e-6
+    spread = {image.id[0] for image in design_study(layout, _names(30), seed=7, ids_seed=0).images}
+    assert len(spread) >= 12  # the leading digits of IDs drawn from all 16^10 (a fixed draw: no flakiness)
     assert [image.screen for image in design.images] == sorted(image.screen for image in design.images)
     assert {screen[0].screen for screen in design.screens()} == set(range(1, pair_count + alone_count + 1))
     for left, right in pairs:

@@ -12,6 +12,11 @@ def _image(value):
     return tf.fill((1, 2, 2, 1), float(value))
 
 
+def _from_config(mode: str) -> str:
+    """The mode as a config file gives it: an equal string, not the literal itself."""
+    return json.loads(json.dumps({"pool_mode": mode}))["pool_mode"]
+
+
 def test_returns_inputs_until_full_then_swaps_about_half():
     pool = HistoryPool(5, (2, 2, 1), "pool")
     for i in range(5):
@@ -90,11 +95,6 @@ def test_tfgan_rule_stores_every_new_image_and_returns_the_one_taken_out_half_th
             returned_old += 1
             assert out == removed[0]
     assert 150 <= returned_old <= 250  # Binomial(400, 0.5): 5 sd either side
-
-
-def _from_config(mode: str) -> str:
-    """The mode as a config file gives it: an equal string, not the literal itself."""
-    return json.loads(json.dumps({"pool_mode": mode}))["pool_mode"]
 
 
 def test_cyclegan_rule_stores_a_new_image_only_when_it_returns_an_old_one():

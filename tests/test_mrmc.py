@@ -18,10 +18,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import t
+from scipy.stats import chi2, f, norm, t
 from sklearn.metrics import roc_auc_score
 
-from cyclegan.analysis.readers.mrmc import mrmc_roc, mrmc_single, or_covariances, reader_aucs, single_p_value
+from cyclegan.analysis.readers.mrmc import (
+    COVARIANCES,
+    mrmc_roc,
+    mrmc_single,
+    or_covariances,
+    reader_aucs,
+    single_p_value,
+)
 from cyclegan.analysis.readers.roc import auc_ci_clustered
 
 FIXTURE = Path(__file__).parent / "fixtures" / "vandyke.csv"
@@ -280,5 +287,163 @@ def test_bad_options_are_errors(vandyke):
         mrmc_roc(*vandyke, covariance="bootstrap")
     with pytest.raises(ValueError, match="alpha must be between 0 and 1"):
         mrmc_roc(*vandyke, alpha=5)
-    with pytest.raises(ValueError, match=r"shape \(readers, cases\)"):
-        mrmc_single(vandyke[0], vandyke[1])
+    for scores in (vandyke[0], vandyke[0][0, 0]):
+        with pytest.raises(ValueError, match=r"shape \(readers, cases\)"):
+            mrmc_single(scores, vandyke[1])
+
+
+def _pseudovalues(scores, truth):
+    """DBM's jackknife pseudovalues n·θ − (n − 1)·θ_(k), shape (t, r, n), each AUC recomputed by sklearn."""
+    cases = truth.size
+    full = np.array([[roc_auc_score(truth, row) for row in modality] for modality in scores])
+    left_out = np.array([[[roc_auc_score(np.delete(truth, case), np.delete(row, case)) for case in range(cases)]
+                          for row in modality] for modality in scores])
+    return cases * full[..., None] - (cases - 1) * left_out
+
+
+def _dbm(pseudo, alpha=0.05):
+    """Dorfman–Berbaum–Metz analysis of pseudovalues (t, r, n) by the three-way ANOVA without replication,
+    with Hillis' (2008) denominator df: the figures the OR analysis with jackknife covariances must equal
+    (Hillis, Obuchowski, Schartz & McNeil 2005)."""
+    modalities, readers, cases = pseudo.shape
+    m = pseudo.mean()
+    m_t, m_r, m_c = pseudo.mean(axis=(1, 2)), pseudo.mean(axis=(0, 2)), pseudo.mean(axis=(0, 1))
+    m_tr, m_tc, m_rc = pseudo.mean(axis=2), pseudo.mean(axis=1), pseudo.mean(axis=0)
+    ms_t = readers * cases * np.sum((m_t - m) ** 2) / (modalities - 1)
+    ms_tr = cases * np.sum((m_tr - m_t[:, None] - m_r[None, :] + m) ** 2) / ((modalities - 1) * (readers - 1))
+    ms_tc = readers * np.sum((m_tc - m_t[:, None] - m_c[None, :] + m) ** 2) / ((modalities - 1) * (cases - 1))
+    residual = (pseudo - m_tr[..., None] - m_tc[:, None, :] - m_rc[None] + m_t[:, None, None]
+                + m_r[None, :, None] + m_c[None, None, :] - m)
+    ms_trc = np.sum(residual ** 2) / ((modalities - 1) * (readers - 1) * (cases - 1))
+    denominator = ms_tr + max(ms_tc - ms_trc, 0.0)
+    ddf = denominator ** 2 / (ms_tr ** 2 / ((modalities - 1) * (readers - 1)))
+    diff = m_t[0] - m_t[1]
+    se = np.sqrt(2.0 * denominator / (readers * cases))
+    # fixed readers: E = Var − Cov1 + (r − 1)·max(Cov2 − Cov3, 0), as OR-DBM MRMC truncates it; n·E in
+    # mean squares, from n·(Cov2 − Cov3) = (MS(T×C) − MS(T×R×C)) / r and n·E = MS(T×C) untruncated
+    spread = ms_tc - ms_trc
+    fixed_term = ms_trc + spread / readers + (readers - 1) / readers * max(spread, 0.0)
+    fixed_se = np.sqrt(2.0 * fixed_term / (readers * cases))
+    single = []
+    for one in pseudo:
+        g, g_r, g_c = one.mean(), one.mean(axis=1), one.mean(axis=0)
+        ms_r = cases * np.sum((g_r - g) ** 2) / (readers - 1)
+        ms_c = readers * np.sum((g_c - g) ** 2) / (cases - 1)
+        ms_rc = np.sum((one - g_r[:, None] - g_c[None, :] + g) ** 2) / ((readers - 1) * (cases - 1))
+        term = ms_r + max(ms_c - ms_rc, 0.0)
+        single_df = term ** 2 / (ms_r ** 2 / (readers - 1))
+        single_se = np.sqrt(term / (readers * cases))
+        half = t.ppf(1 - alpha / 2, single_df) * single_se
+        single.append((g, single_se, single_df, max(g - half, 0.0), min(g + half, 1.0)))
+    half, fixed_half = t.ppf(1 - alpha / 2, ddf) * se, norm.ppf(1 - alpha / 2) * fixed_se
+    return {"f_stat": ms_t / denominator, "df_denominator": ddf,
+            "p_value": f.sf(ms_t / denominator, modalities - 1, ddf), "diff": diff, "diff_se": se,
+            "diff_ci_low": max(diff - half, -1.0), "diff_ci_high": min(diff + half, 1.0),
+            "fixed_readers_p_value": chi2.sf((modalities - 1) * ms_t / fixed_term, modalities - 1),
+            "fixed_readers_ci_low": max(diff - fixed_half, -1.0),
+            "fixed_readers_ci_high": min(diff + fixed_half, 1.0), "single": single}
+
+
+def _assert_matches_dbm(result, expected):
+    for name, value in expected.items():
+        if name == "single":
+            for single, values in zip(result.single, value):
+                assert dataclasses.astuple(single) == pytest.approx(values, rel=1e-9, abs=1e-12)
+        else:
+            assert getattr(result, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
+
+
+@pytest.mark.parametrize("modalities, readers, seed, truncated", [
+    (3, 4, 11, None), (2, 2, 12, "cov2 of modality 0"), (4, 6, 13, "cov2 - cov3")])
+def test_jackknife_analysis_equals_dbm_on_pseudovalues(modalities, readers, seed, truncated):
+    """Van Dyke has 2 modalities and 5 readers; these shapes separate t − 1 and r − 1 from other arithmetic,
+    and two of the studies have a negative covariance that the error terms truncate at 0."""
+    scores, truth = _small_study(seed=seed, modalities=modalities, readers=readers, cases=30)
+    result = mrmc_roc(scores, truth)
+    assert result.reader_auc.shape == (modalities, readers)
+    _, covariance = reader_aucs(scores, truth.astype(bool), "jackknife")
+    negative = {"cov2 - cov3": result.cov2 < result.cov3,
+                "cov2 of modality 0": covariance[0, :, 0, :][~np.eye(readers, dtype=bool)].mean() < 0}
+    assert [name for name, holds in negative.items() if holds] == ([truncated] if truncated else [])
+    _assert_matches_dbm(result, _dbm(_pseudovalues(scores, truth)))
+
+
+def _opposed_study(seed=21, cases=30):
+    """Two modalities, 2 readers: modality 0 rates backwards (AUC near 0.1), modality 1 near-perfectly;
+    with r = 2 the t quantiles are wide, so the unclipped limits leave [0, 1] and [−1, 1]."""
+    rng = np.random.default_rng(seed)
+    truth = np.r_[np.zeros(cases // 2, int), np.ones(cases - cases // 2, int)]
+    backwards = -truth * np.array([[1.0], [2.5]]) + rng.normal(size=(2, cases))
+    forwards = truth * np.array([[3.0], [1.2]]) + rng.normal(size=(2, cases))
+    return np.stack([backwards, forwards]), truth
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_confidence_limits_are_clipped_to_the_range_of_an_auc_and_of_a_difference(order):
+    scores, truth = _opposed_study()
+    result = mrmc_roc(scores[list(order)], truth)
+    sign = 1.0 if order == (1, 0) else -1.0
+    assert sign * result.diff > 0.6
+    unclipped = result.diff + sign * t.ppf(0.975, result.df_denominator) * result.diff_se
+    assert abs(unclipped) > 1.0
+    assert (result.diff_ci_high if sign > 0 else result.diff_ci_low) == sign * 1.0
+    fixed_se = (result.fixed_readers_ci_high - result.fixed_readers_ci_low) / (2 * norm.ppf(0.975))
+    assert (result.fixed_readers_ci_low if sign > 0 else result.fixed_readers_ci_high) == pytest.approx(
+        result.diff - sign * norm.ppf(0.975) * fixed_se)
+    low_single, high_single = (result.single[order.index(0)], result.single[order.index(1)])
+    assert low_single.auc < 0.2 and low_single.auc - t.ppf(0.975, low_single.df) * low_single.se < 0.0
+    assert low_single.ci_low == 0.0
+    assert high_single.auc > 0.9 and high_single.auc + t.ppf(0.975, high_single.df) * high_single.se > 1.0
+    assert high_single.ci_high == 1.0
+
+
+def test_single_p_value_is_normal_when_the_readers_auc_do_not_vary():
+    scores, truth = _small_study(seed=8, readers=1)
+    single = mrmc_single(np.repeat(scores[0], 3, axis=0), truth)  # three readers rating alike, AUC < 1
+    assert np.isinf(single.df) and single.se > 0.0 and 0.5 < single.auc < 1.0
+    expected = 2 * norm.sf(abs(single.auc - 0.5) / single.se)
+    assert single_p_value(single) == pytest.approx(expected, rel=1e-12)
+    assert single_p_value(single, null_auc=single.auc) == 1.0
+
+
+def _assert_same(result, other):
+    for field in dataclasses.fields(result):
+        assert np.array_equal(getattr(result, field.name), getattr(other, field.name)), field.name
+
+
+def test_options_read_from_a_config_or_command_line_are_compared_by_value(vandyke):
+    delong = "".join(["de", "long"])  # equal to "delong" but not the interned literal
+    assert delong == "delong" and delong is not COVARIANCES[1]
+    _assert_same(mrmc_roc(*vandyke, covariance=delong), mrmc_roc(*vandyke, covariance="delong"))
+    assert mrmc_roc(*vandyke, covariance=delong).diff_se != mrmc_roc(*vandyke).diff_se
+
+
+def test_boolean_truth_and_the_fewest_cases_per_class_are_accepted(vandyke):
+    scores, truth = vandyke
+    _assert_same(mrmc_roc(scores, truth.astype(bool)), mrmc_roc(scores, truth))
+    keep = np.r_[np.flatnonzero(truth == 0)[:2], np.flatnonzero(truth == 1)[:5]]  # MIN_PER_CLASS negatives
+    assert mrmc_roc(scores[..., keep], truth[keep]).reader_auc.shape == (2, 5)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1])
+def test_alpha_must_lie_strictly_between_0_and_1(vandyke, alpha):
+    with pytest.raises(ValueError, match="alpha must be between 0 and 1"):
+        mrmc_roc(*vandyke, alpha=alpha)
+
+
+def test_a_wider_alpha_narrows_every_interval(vandyke):
+    wide, narrow = mrmc_roc(*vandyke, alpha=0.01), mrmc_roc(*vandyke, alpha=0.5)
+    assert wide.diff_ci_low < narrow.diff_ci_low < narrow.diff_ci_high < wide.diff_ci_high
+    assert wide.fixed_readers_ci_low < narrow.fixed_readers_ci_low
+    assert wide.single[0].ci_low < narrow.single[0].ci_low
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s, y: (s[None], y), r"shape \(modalities, readers, cases\), got shape \(1, 2, 5, 114\)"),
+    (lambda s, y: (s, y[:, None]), r"truth must have shape \(114,\) to match the scores' cases, got shape \(114, 1\)"),
+    (lambda s, y: (s, np.arange(114) + 2), r"found 10, 100, 101, 102, 103, 104, 105, 106, 107, 108$"),
+])
+def test_more_bad_shapes_and_values_are_clear_errors(vandyke, change, message):
+    scores, truth = change(*vandyke)
+    with pytest.raises(ValueError, match=message):
+        mrmc_roc(scores, truth)

@@ -132,6 +132,26 @@ def test_swapping_the_scores_flips_z():
                                                                            -forward.diff_ci_low))
 
 
+def test_one_swapped_pair_is_a_tiny_difference_not_a_certain_one():
+    """Swapping the scores of a positive and the negative just above it moves the AUC by
+    1/(n_pos·n_neg); by hand one positive's V10 and one negative's V01 change by 1/n_neg and 1/n_pos, so
+    Var(diff) = 2/(n_pos·n_neg)² and z = −1/√2, although Var(diff) (1e-13) is tiny against each
+    AUC's variance (5e-5)."""
+    n = 2000
+    y = np.r_[np.zeros(n, int), np.ones(n, int)]
+    first = np.random.default_rng(0).normal(size=2 * n) + y
+    order = np.argsort(first)
+    below = next(i for i in range(2 * n - 1) if y[order[i]] == 1 and y[order[i + 1]] == 0)
+    second = first.copy()
+    second[order[below]], second[order[below + 1]] = first[order[below + 1]], first[order[below]]
+    result = delong_test(y, first, second)
+    assert result.auc_1 - result.auc_2 == pytest.approx(-1 / n ** 2, rel=1e-6)
+    assert result.z == pytest.approx(-1 / np.sqrt(2), rel=1e-6)
+    assert result.p_value == pytest.approx(2 * norm.sf(1 / np.sqrt(2)), rel=1e-6)
+    assert result.diff_ci_high - result.diff_ci_low == pytest.approx(2 * norm.ppf(0.975) * np.sqrt(2) / n ** 2,
+                                                                     rel=1e-6)
+
+
 def test_unpaired_variances_add():
     rng = np.random.default_rng(3)
     (y_1, s_1), (y_2, s_2) = _ratings(rng), _ratings(rng, n=150, separation=0.2)
@@ -263,3 +283,9 @@ def test_errors_say_what_is_wrong(call, message):
     with pytest.raises(ValueError) as error:
         call()
     assert message in str(error.value)
+
+
+def test_the_label_error_lists_the_first_ten_wrong_values():
+    with pytest.raises(ValueError) as error:
+        auc_ci(list(range(14)), range(14))
+    assert str(error.value).endswith("found 10, 11, 12, 13, 2, 3, 4, 5, 6, 7")

@@ -64,6 +64,10 @@ def test_bench_prints_step_time_flops_utilisation_and_pipeline_rate_as_json(caps
     assert result["utilization"] == pytest.approx(
         result["flops_per_step"] / (result["ms_per_step"] / 1e3) / result["peak_flops"])
     assert result["steps_timed"] == 2 and result["pipeline_data"] == "phantom"
+    assert (result["jit_compile"], result["steps_per_execution"]) == (False, 1)
+    assert "XLA off, 1 step(s) per execution," in format_report(result)
+    assert "XLA on, 10 step(s) per execution," in format_report(result | {"jit_compile": True,
+                                                                           "steps_per_execution": 10})
     assert result["instance_norm"] == {"implementation": "fused", "source": "environment", "ms": None}  # conftest
     inter_op, intra_op = layout(cpu_cores(), gpu_visible=False, setting=None)  # conftest configured them
     assert result["cpu_threads"] == {"inter_op": inter_op, "intra_op": intra_op}

@@ -274,6 +274,7 @@ def run_bench(config: ExperimentConfig, steps: int = 5, warmup: int = 2, data_di
         "replicas": replicas,
         "update_order": config.train.update_order,
         "jit_compile": config.train.jit_compile,
+        "steps_per_execution": config.train.steps_per_execution,
         "mixed_precision": config.train.mixed_precision,
         "device": device_description(),
         "cpu_isa": cpu_isa(cpu_flags()),
@@ -315,7 +316,8 @@ def format_report(result: dict) -> str:
     lines = [
         f"{result['config']} {'x'.join(map(str, result['image_shape']))}, global batch {result['global_batch']}, "
         f"{result['replicas']} replica(s), update order {result['update_order']}, "
-        f"XLA {'on' if result['jit_compile'] else 'off'}, precision {result['mixed_precision']} on {result['device']}",
+        f"XLA {'on' if result['jit_compile'] else 'off'}, {result['steps_per_execution']} step(s) per execution, "
+        f"precision {result['mixed_precision']} on {result['device']}",
         f"  step:        {result['ms_per_step']:.1f} ms median of {result['steps_timed']} "
         f"({result['steps_per_s']:.3f} steps/s, {result['images_per_s']:.2f} images/s)",
     ]

@@ -63,8 +63,9 @@ def _assert_close(actual, expected):
 
 
 @pytest.mark.parametrize("turns", [[[0, 1, 2]], [[0], [1, 2]], [[0], [1], [2]], [[2, 0], [1]]])
-def test_one_apply_is_one_tf1_apply_gradients_call_per_turn(turns):
-    actual, expected = _run(turns, steps=4, rates=[0.05, 0.05, 0.02, 0.08])
+@pytest.mark.parametrize("beta_2", [0.999, 0.3])  # the originals' and one below 0.5, where 1 % beta is not 1 - beta
+def test_one_apply_is_one_tf1_apply_gradients_call_per_turn(turns, beta_2):
+    actual, expected = _run(turns, steps=4, rates=[0.05, 0.05, 0.02, 0.08], beta_2=beta_2)
     _assert_close(actual, expected)
 
 

@@ -24,6 +24,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from cyclegan.domains import C2H, H2C
+from cyclegan.gan import losses
 from cyclegan.gan.model import CycleGAN
 from cyclegan.gan.update_orders import optimizer_turns, update_order
 from cyclegan.nets import instance_norm
@@ -246,3 +248,41 @@ def test_optimizers_and_their_turns(order, counter, expected):
     """Which optimizer updates which networks, and in how many turns (each turn one step of t)."""
     train = tiny_config(f"train.update_order={order}", f"train.adam_counter={counter}").train
     assert optimizer_turns(train) == expected
+
+
+def test_alternating_logs_the_cycle_terms_of_g_h2c_s_pass():
+    """g_c2h's pass recomputes the cycle terms after g_h2c's update; the logs keep g_h2c's, from the
+    weights the step started with."""
+    config = _config("alternating", "per_update", "exp1")
+    keras.utils.set_random_seed(1)
+    model = CycleGAN(config)
+    healthy, cancer = (tf.constant(images[0]) for images in _batches(config, 1))
+
+    def cycle_total():
+        fake_cancer, cycled_healthy = model.translate(healthy, H2C, training=True)
+        fake_healthy, cycled_cancer = model.translate(cancer, C2H, training=True)
+        return float(losses.cycle_objective(config.loss, healthy, cancer, fake_cancer, fake_healthy,
+                                            cycled_healthy, cycled_cancer)["cycle_total"])
+
+    before = cycle_total()
+    logged = float(model.train_step((healthy, cancer))["generators/cycle_total"])
+    assert logged == pytest.approx(before, rel=1e-5)
+    assert abs(cycle_total() - before) > 1e-3 * before  # the step's updates move it far beyond that tolerance
+
+
+def test_every_pool_draw_of_a_run_has_its_own_seed():
+    """The pools draw their coin from a seed and their slot from seed + 1 (gan/pool.py); the two domains,
+    the steps and the runs of a study's consecutive seeds must never share a draw, or the pools' choices
+    would be correlated (batches of one image, the originals')."""
+    model = CycleGAN(tiny_config())
+    draws = []
+    for step in range(8):
+        model.step.assign(step)
+        for seed in model._pool_seeds().values():
+            draws += [tuple(seed.numpy()), tuple(seed.numpy() + 1)]
+    assert len(set(draws)) == len(draws) == 32
+    other_run = CycleGAN(tiny_config(f"seed={model.config.seed + 1}"))
+    for step in range(8):
+        other_run.step.assign(step)
+        for seed in other_run._pool_seeds().values():
+            assert not {tuple(seed.numpy()), tuple(seed.numpy() + 1)} & set(draws), step

@@ -251,9 +251,13 @@ class CycleGAN(keras.Model):
         optimizer.apply(gradients, variables)
 
     def _pool_seeds(self) -> dict:
-        """Stateless seeds (2,) per domain, unique to this run's seed, step and replica."""
+        """Stateless seeds (2,) per domain, unique to this run's seed, step and replica.
+
+        A pool draws its coin from a seed and its slot from the seed + 1 (gan/pool.py). The first
+        element is even, so no run's slot seed is another run's coin seed (seeds 1, 2, 3 of a study
+        draw independently), and the second counts two per step, one per domain."""
         replica = tf.distribute.get_replica_context()
         replica_id = 0 if replica is None else replica.replica_id_in_sync_group
         step = tf.cast(self.step, tf.int32)
-        base = tf.stack([tf.constant(self.config.seed, tf.int32) + 1_000_003 * replica_id, 2 * step])
+        base = tf.stack([2 * (tf.constant(self.config.seed, tf.int32) + 1_000_003 * replica_id), 2 * step])
         return {CANCER: base, HEALTHY: base + [0, 1]}

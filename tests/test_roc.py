@@ -98,12 +98,15 @@ def test_score_interval_stays_open_at_auc_1():
     assert (worst.auc, worst.ci_low) == (0.0, 0.0) and worst.ci_high == pytest.approx(1 - perfect.ci_low)
 
 
-def test_score_interval_limits_solve_its_equation():
-    result = auc_score_ci(HAND_Y, HAND_SCORES)
-    assert result.auc == pytest.approx(8 / 9) and result.ci_low < 8 / 9 < result.ci_high < 1
+@pytest.mark.parametrize("extra_negatives, auc", [(0, 8 / 9), (1, 11 / 12)])  # 6 cases, and an odd 7
+def test_score_interval_limits_solve_its_equation(extra_negatives, auc):
+    result = auc_score_ci(HAND_Y + [0] * extra_negatives, HAND_SCORES + [0] * extra_negatives)
+    n_neg = 3 + extra_negatives
+    assert result.auc == pytest.approx(auc) and result.ci_low < auc < result.ci_high < 1
+    assert result.variance == pytest.approx(_newcombe_variance(auc, 3, n_neg), rel=1e-12)
     for limit in (result.ci_low, result.ci_high):
-        assert abs(8 / 9 - limit) == pytest.approx(1.959963984540054 * np.sqrt(_newcombe_variance(limit, 3, 3)),
-                                                   rel=1e-9)
+        assert abs(auc - limit) == pytest.approx(1.959963984540054 * np.sqrt(_newcombe_variance(limit, 3, n_neg)),
+                                                 rel=1e-9)
 
 
 def test_score_interval_covers_a_high_auc_95_percent_of_the_time():
@@ -273,12 +276,15 @@ def test_clustered_variance_ignores_how_clusters_are_named_and_ordered():
     (lambda: delong_test_unpaired(HAND_Y, HAND_SCORES, [0, 1], [1, 2]), "1 positive and 1 negative"),
     (lambda: auc_ci([0, 1, 2, 1, 0], [1, 2, 3, 4, 5]), "only 0 and 1, found 2"),
     (lambda: auc_ci(["a", "b", "a", "b"], [1, 2, 3, 4]), "numbers 0 and 1"),
+    (lambda: auc_ci(HAND_Y, ["high", "low", "low", "low", "low", "low"]), "scores must be numbers"),
+    (lambda: auc_ci(1, [1.0]), "y_true must be one-dimensional, got shape ()"),
     (lambda: auc_ci(HAND_Y, HAND_SCORES, alpha=5), "alpha"),
     (lambda: auc_score_ci([1, 1, 1], [1, 2, 3]), "0 negative"),
     (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aabbc")), "y_true has 6 cases but clusters has shape (5,)"),
     (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aaabbc")), "1 cluster(s) hold positives and 2 hold"),
 ], ids=["no negatives", "one positive", "nan", "length", "nan paired", "one class unpaired", "label 2",
-        "text labels", "alpha", "score interval, no negatives", "clusters length", "one positive cluster"])
+        "text labels", "text scores", "scalar labels", "alpha", "score interval, no negatives", "clusters length",
+        "one positive cluster"])
 def test_errors_say_what_is_wrong(call, message):
     with pytest.raises(ValueError) as error:
         call()
@@ -318,7 +324,10 @@ def test_alpha_must_lie_strictly_between_0_and_1(alpha):
         auc_ci(HAND_Y, HAND_SCORES, alpha=alpha)
 
 
-def test_the_label_error_lists_the_first_ten_wrong_values():
+def test_the_errors_list_the_first_ten_wrong_values():
     with pytest.raises(ValueError) as error:
         auc_ci(list(range(14)), range(14))
     assert str(error.value).endswith("found 10, 11, 12, 13, 2, 3, 4, 5, 6, 7")
+    with pytest.raises(ValueError) as error:
+        auc_ci([0, 1] * 7, [np.nan] * 12 + [1.0, 2.0])
+    assert str(error.value).endswith("NaN at 12 position(s): [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]")

@@ -17,6 +17,7 @@ any two implementations. The tiny configs here use epsilon 1e-6 and drop the bia
 instance norm (`conv_bias=unnormalised`), so that every weight can be compared closely.
 """
 
+import dataclasses
 import math
 
 import keras
@@ -27,7 +28,7 @@ import tensorflow as tf
 from cyclegan.domains import C2H, H2C
 from cyclegan.gan import losses
 from cyclegan.gan.model import CycleGAN
-from cyclegan.gan.update_orders import optimizer_turns, update_order
+from cyclegan.gan.update_orders import UPDATE_ORDERS, optimizer_turns, update_order
 from cyclegan.nets import instance_norm
 from cyclegan.nets.networks import build_networks
 from tests.helpers import tiny_config
@@ -286,3 +287,9 @@ def test_every_pool_draw_of_a_run_has_its_own_seed():
         other_run.step.assign(step)
         for seed in other_run._pool_seeds().values():
             assert not {tuple(seed.numpy()), tuple(seed.numpy() + 1)} & set(draws), step
+
+
+def test_the_table_of_orders_cannot_be_altered():
+    """UPDATE_ORDERS is shared by every model and the FLOP count of a process; one run must not change it."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        UPDATE_ORDERS["joint"].batches_per_step = 2

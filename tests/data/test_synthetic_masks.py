@@ -4,8 +4,16 @@ import math
 
 import cv2
 import numpy as np
+import pytest
 
-from cyclegan.data.synthetic_masks import MAX_DRAWS, VALUE_RANGE, draw_blobs, radius_range, synthetic_mask
+from cyclegan.data.synthetic_masks import (
+    EDGE_NOISE,
+    MAX_DRAWS,
+    VALUE_RANGE,
+    draw_blobs,
+    radius_range,
+    synthetic_mask,
+)
 
 
 def _half_disc_breast(height: int = 400, width: int = 320) -> np.ndarray:
@@ -54,3 +62,85 @@ def test_when_no_draw_fits_the_last_one_is_kept_and_reported():
     mask, inside = synthetic_mask(image, np.random.default_rng(1))
     assert not inside and np.count_nonzero(mask) > 0
     assert MAX_DRAWS == 20
+
+
+class ScriptedRng:
+    """Stands in for np.random.Generator: hands out scripted values and records each distribution asked for;
+    every per-pixel edge noise is `noise_z` standard deviations."""
+
+    def __init__(self, extra_blobs, integers, uniforms, noise_z=0.0):
+        self.extra_blobs, self.noise_z = extra_blobs, noise_z
+        self._integers, self._uniforms = iter(integers), iter(uniforms)
+        self.calls = []
+
+    def poisson(self, lam):
+        self.calls.append(("poisson", lam))
+        return self.extra_blobs
+
+    def integers(self, low, high):
+        self.calls.append(("integers", low, high))
+        return next(self._integers)
+
+    def uniform(self, low, high):
+        self.calls.append(("uniform", low, high))
+        return next(self._uniforms)
+
+    def normal(self, loc, scale, size):
+        self.calls.append(("normal", loc, scale))
+        return loc + scale * np.full(size, self.noise_z)
+
+
+def _original_blob(shape, centre, r1, area, threshold):
+    """One blob by experiment 2's gen_element (resources/synthetic_data.py), every pixel of its loop box
+    [centre - r, centre + r) tested against one threshold: (float mask, r2, value)."""
+    low, high = radius_range(shape)
+    r2 = max(1, int(area / r1))
+    value = 0.9 + (2.5 - 0.9) * (1 - r1 * r2 / high**2)
+    mask = np.zeros(shape)
+    for x in range(max(0, centre[0] - r1), min(centre[0] + r1, shape[0])):
+        for y in range(max(0, centre[1] - r2), min(centre[1] + r2, shape[1])):
+            if (x - centre[0]) ** 2 / r1 + (y - centre[1]) ** 2 / r2 <= threshold:
+                mask[x, y] = value
+    return mask, r2, value
+
+
+@pytest.mark.parametrize("centre, r1, area, noise_z", [
+    ((200, 150), 9, 300.0, 0.0),  # inside the image; r2 = 33
+    ((200, 150), 30, 1000.0, 7.9),  # the edge noise at 7.9 sigma: the pixels a narrowed search must still reach
+    ((0, 319), 4, 700.0, -3.0),  # on the corner: the box is clipped to the image
+    ((397, 3), 32, 20.0, 2.0),  # r2 = 1: a one-pixel-wide column
+])
+def test_a_blob_is_the_originals_ellipse_value_and_draws(centre, r1, area, noise_z):
+    shape = (400, 320)
+    low, high = radius_range(shape)
+    assert (low, high) == (4, 32)
+    rng = ScriptedRng(0, [*centre, r1], [area], noise_z)
+    mask = draw_blobs(shape, rng)
+    expected, r2, value = _original_blob(shape, centre, r1, area, 1 + EDGE_NOISE * noise_z)
+    assert np.count_nonzero(expected) > 0
+    np.testing.assert_allclose(mask, expected, rtol=1e-6)
+    assert mask.dtype == np.float32 and VALUE_RANGE == (0.9, 2.5) and EDGE_NOISE == 0.1
+    assert rng.calls == [("poisson", 0.7), ("integers", 0, 400), ("integers", 0, 320), ("uniform", 16, 1024),
+                         ("integers", 4, 33), ("normal", 0.0, 0.1)]
+
+
+def test_overlapping_blobs_add():
+    shape = (400, 320)
+    rng = ScriptedRng(1, [200, 150, 9, 196, 152, 12], [300.0, 200.0])
+    mask = draw_blobs(shape, rng)
+    first, _, _ = _original_blob(shape, (200, 150), 9, 300.0, 1.0)
+    second, _, _ = _original_blob(shape, (196, 152), 12, 200.0, 1.0)
+    assert np.count_nonzero(first * second) > 0
+    np.testing.assert_allclose(mask, first + second, rtol=1e-6)
+    assert [call[0] for call in rng.calls].count("normal") == 2
+
+
+@pytest.mark.parametrize("shape, expected", [((400, 400), (5, 40)), ((256, 208), (2, 20)), ((50, 60), (1, 5)),
+                                             ((30, 900), (1, 3))])
+def test_radius_range_floors_a_fraction_of_the_shorter_side(shape, expected):
+    assert radius_range(shape) == expected
+
+
+def test_an_image_of_one_grey_is_all_breast():
+    mask, inside = synthetic_mask(np.full((120, 100), 7.0, np.float32), np.random.default_rng(2))
+    assert inside and np.count_nonzero(mask) > 0

@@ -175,6 +175,12 @@ def test_chance_test():
     assert auc_ci([0, 0, 1, 1], [1, 2, 4, 5])[2:] == (1.0, 1.0)
 
 
+def test_roc_points_need_one_case_of_each_class_and_boolean_labels_are_labels():
+    fpr, tpr = roc_points([0, 0, 1], [1.0, 3.0, 2.0])
+    assert fpr.tolist() == [0.0, 0.5, 0.5, 1.0] and tpr.tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert auc_ci(np.array(HAND_Y, bool), HAND_SCORES) == auc_ci(HAND_Y, HAND_SCORES)
+
+
 def test_roc_points_enclose_the_auc():
     y, scores = _ratings(np.random.default_rng(5))
     fpr, tpr = roc_points(y, scores)
@@ -277,13 +283,18 @@ def test_clustered_variance_ignores_how_clusters_are_named_and_ordered():
     (lambda: auc_ci([0, 1, 2, 1, 0], [1, 2, 3, 4, 5]), "only 0 and 1, found 2"),
     (lambda: auc_ci(["a", "b", "a", "b"], [1, 2, 3, 4]), "numbers 0 and 1"),
     (lambda: auc_ci(HAND_Y, ["high", "low", "low", "low", "low", "low"]), "scores must be numbers"),
+    (lambda: auc_ci(HAND_Y, [{}, 1, 1, 1, 1, 1]), "scores must be numbers"),
     (lambda: auc_ci(1, [1.0]), "y_true must be one-dimensional, got shape ()"),
+    (lambda: auc_ci(np.array(HAND_Y)[:, None], HAND_SCORES), "y_true must be one-dimensional, got shape (6, 1)"),
+    (lambda: delong_test(HAND_Y, HAND_SCORES, HAND_SCORES + [1]), "y_true has 6 cases but scores_2 has shape (7,)"),
+    (lambda: roc_points([0, 0, 0], [1, 2, 3]), "0 positive and 3 negative"),
     (lambda: auc_ci(HAND_Y, HAND_SCORES, alpha=5), "alpha"),
     (lambda: auc_score_ci([1, 1, 1], [1, 2, 3]), "0 negative"),
     (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aabbc")), "y_true has 6 cases but clusters has shape (5,)"),
     (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aaabbc")), "1 cluster(s) hold positives and 2 hold"),
 ], ids=["no negatives", "one positive", "nan", "length", "nan paired", "one class unpaired", "label 2",
-        "text labels", "text scores", "scalar labels", "alpha", "score interval, no negatives", "clusters length",
+        "text labels", "text scores", "object scores", "scalar labels", "column labels", "longer scores",
+        "roc points, no positives", "alpha", "score interval, no negatives", "clusters length",
         "one positive cluster"])
 def test_errors_say_what_is_wrong(call, message):
     with pytest.raises(ValueError) as error:
@@ -294,11 +305,11 @@ def test_errors_say_what_is_wrong(call, message):
 def test_intervals_are_clipped_to_the_range_of_an_auc_and_of_a_difference():
     y = np.r_[np.zeros(4, int), np.ones(4, int)]
     backwards = np.array([5, 6, 7, 3, 1, 2, 4, 0.0])  # AUC 1/16 on 8 cases: a wide interval
-    result = auc_ci(y, backwards)
-    assert result.auc == 0.0625 and result.auc - norm.ppf(0.975) * np.sqrt(result.variance) < 0
-    assert result.ci_low == 0.0
-    flipped = auc_ci(y, -backwards)
-    assert flipped.auc + norm.ppf(0.975) * np.sqrt(flipped.variance) > 1 and flipped.ci_high == 1.0
+    for result in (auc_ci(y, backwards), auc_ci_clustered(y, backwards, np.arange(8))):
+        assert result.auc == 0.0625 and result.auc - norm.ppf(0.975) * np.sqrt(result.variance) < 0
+        assert result.ci_low == 0.0
+    for flipped in (auc_ci(y, -backwards), auc_ci_clustered(y, -backwards, np.arange(8))):
+        assert flipped.auc + norm.ppf(0.975) * np.sqrt(flipped.variance) > 1 and flipped.ci_high == 1.0
     for first, second, sign in ((-backwards, backwards, 1), (backwards, -backwards, -1)):
         compared = delong_test(y, first, second)
         half_width = norm.ppf(0.975) * abs(compared.auc_1 - compared.auc_2) / abs(compared.z)

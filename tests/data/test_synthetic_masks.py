@@ -104,24 +104,23 @@ def _original_blob(shape, centre, r1, area, threshold):
     return mask, r2, value
 
 
-@pytest.mark.parametrize("centre, r1, area, noise_z", [
-    ((200, 150), 9, 300.0, 0.0),  # inside the image; r2 = 33
-    ((200, 150), 30, 1000.0, 7.9),  # the edge noise at 7.9 sigma: the pixels a narrowed search must still reach
-    ((0, 319), 4, 700.0, -3.0),  # on the corner: the box is clipped to the image
-    ((397, 3), 32, 20.0, 2.0),  # r2 = 1: a one-pixel-wide column
+@pytest.mark.parametrize("shape, centre, r1, area, noise_z", [
+    ((400, 320), (200, 150), 9, 300.0, 0.0),  # inside the image; r2 = 33
+    ((400, 320), (200, 150), 30, 1000.0, 7.9),  # edge noise at 7.9 sigma: pixels a narrowed search must reach
+    ((400, 320), (0, 319), 4, 700.0, -3.0),  # on the corner: the box is clipped to the image
+    ((400, 320), (397, 3), 32, 20.0, 2.0),  # r2 = 1: a one-pixel-wide column
+    ((158, 200), (80, 90), 15, 1.5, 0.0),  # r_min = 1, r_max = 15 (odd): the smallest area, 1
 ])
-def test_a_blob_is_the_originals_ellipse_value_and_draws(centre, r1, area, noise_z):
-    shape = (400, 320)
+def test_a_blob_is_the_originals_ellipse_value_and_draws(shape, centre, r1, area, noise_z):
     low, high = radius_range(shape)
-    assert (low, high) == (4, 32)
     rng = ScriptedRng(0, [*centre, r1], [area], noise_z)
     mask = draw_blobs(shape, rng)
     expected, r2, value = _original_blob(shape, centre, r1, area, 1 + EDGE_NOISE * noise_z)
     assert np.count_nonzero(expected) > 0
     np.testing.assert_allclose(mask, expected, rtol=1e-6)
     assert mask.dtype == np.float32 and VALUE_RANGE == (0.9, 2.5) and EDGE_NOISE == 0.1
-    assert rng.calls == [("poisson", 0.7), ("integers", 0, 400), ("integers", 0, 320), ("uniform", 16, 1024),
-                         ("integers", 4, 33), ("normal", 0.0, 0.1)]
+    assert rng.calls == [("poisson", 0.7), ("integers", 0, shape[0]), ("integers", 0, shape[1]),
+                         ("uniform", max(1, low**2), high**2), ("integers", low, high + 1), ("normal", 0.0, 0.1)]
 
 
 def test_overlapping_blobs_add():
@@ -136,7 +135,7 @@ def test_overlapping_blobs_add():
 
 
 @pytest.mark.parametrize("shape, expected", [((400, 400), (5, 40)), ((256, 208), (2, 20)), ((50, 60), (1, 5)),
-                                             ((30, 900), (1, 3))])
+                                             ((30, 900), (1, 3)), ((158, 200), (1, 15)), ((400, 320), (4, 32))])
 def test_radius_range_floors_a_fraction_of_the_shorter_side(shape, expected):
     assert radius_range(shape) == expected
 
@@ -144,3 +143,16 @@ def test_radius_range_floors_a_fraction_of_the_shorter_side(shape, expected):
 def test_an_image_of_one_grey_is_all_breast():
     mask, inside = synthetic_mask(np.full((120, 100), 7.0, np.float32), np.random.default_rng(2))
     assert inside and np.count_nonzero(mask) > 0
+
+
+def test_the_breast_is_at_or_above_otsus_threshold_as_in_the_original():
+    """experiment 2's generate_otsu_mask (resources/data/transformer.py) keeps `img >= threshold_otsu(img)`.
+    On an integer image Otsu's threshold is one of its greys, here the darkest, so every pixel is
+    breast and the first draw is kept, though it reaches the dark columns."""
+    image = np.full((120, 100), 10, np.uint8)
+    image[:, :60], image[:, :30] = 200, 150
+    first = draw_blobs(image.shape, np.random.default_rng(0))
+    assert np.count_nonzero(first[:, 60:]) > 0
+    mask, inside = synthetic_mask(image, np.random.default_rng(0))
+    assert inside
+    np.testing.assert_array_equal(mask, first)

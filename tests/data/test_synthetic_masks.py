@@ -108,6 +108,8 @@ def _original_blob(shape, centre, r1, area, threshold):
     ((400, 320), (200, 150), 9, 300.0, 0.0),  # inside the image; r2 = 33
     ((400, 320), (200, 150), 30, 1000.0, 7.9),  # edge noise at 7.9 sigma: pixels a narrowed search must reach
     ((400, 320), (0, 319), 4, 700.0, -3.0),  # on the corner: the box is clipped to the image
+    ((400, 320), (3, 3), 30, 900.0, 0.0),  # near the corner, the search (8 px each way) clipped at 0
+    ((400, 320), (6, 6), 16, 256.0, 0.0),  # 6 px from the edges, as far as the search reaches
     ((400, 320), (397, 3), 32, 20.0, 2.0),  # r2 = 1: a one-pixel-wide column
     ((158, 200), (80, 90), 15, 1.5, 0.0),  # r_min = 1, r_max = 15 (odd): the smallest area, 1
 ])

@@ -317,6 +317,11 @@ def test_intervals_are_clipped_to_the_range_of_an_auc_and_of_a_difference():
         assert (compared.diff_ci_high if sign > 0 else compared.diff_ci_low) == sign * 1.0
 
 
+def test_two_clusters_of_each_class_are_enough():
+    result = auc_ci_clustered(HAND_Y, HAND_SCORES, list("aabbcc"))  # a: 2 positives, b: one of each, c: 2 negatives
+    assert result.clusters == 3 and result.auc == pytest.approx(8 / 9) and result.variance > 0
+
+
 def test_a_reader_rating_each_sources_images_alike_gets_a_point_interval_not_nan():
     """Each cluster holds one positive and one negative with the same score: Obuchowski's variance is 0,
     which these 3 sources' scores gave as −1.4e-17 on a 2-core Intel Xeon (rounding); the interval is

@@ -86,6 +86,11 @@ def _newcombe_variance(theta, n_pos, n_neg):
     return theta * (1 - theta) * (1 + mean_size * ((1 - theta) / (2 - theta) + theta / (1 + theta))) / (n_pos * n_neg)
 
 
+def test_score_interval_needs_only_one_case_of_each_class():
+    result = auc_score_ci([0, 1, 0, 0], [1.0, 3.0, 2.0, 0.0])
+    assert result.auc == 1.0 and 0.0 < result.ci_low < 1.0 and result.ci_high == 1.0
+
+
 def test_score_interval_stays_open_at_auc_1():
     y = np.repeat([0, 1], 14)  # 14 vs 14, as `detect` on a small split
     perfect = auc_score_ci(y, y * 2.0 + np.arange(28) * 0.01)
@@ -288,14 +293,16 @@ def test_clustered_variance_ignores_how_clusters_are_named_and_ordered():
     (lambda: auc_ci(np.array(HAND_Y)[:, None], HAND_SCORES), "y_true must be one-dimensional, got shape (6, 1)"),
     (lambda: delong_test(HAND_Y, HAND_SCORES, HAND_SCORES + [1]), "y_true has 6 cases but scores_2 has shape (7,)"),
     (lambda: roc_points([0, 0, 0], [1, 2, 3]), "0 positive and 3 negative"),
+    (lambda: auc_ci(HAND_Y, np.array(HAND_SCORES)[:, None]), "y_true has 6 cases but scores has shape (6, 1)"),
+    (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aabbccd")), "y_true has 6 cases but clusters has shape (7,)"),
     (lambda: auc_ci(HAND_Y, HAND_SCORES, alpha=5), "alpha"),
     (lambda: auc_score_ci([1, 1, 1], [1, 2, 3]), "0 negative"),
     (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aabbc")), "y_true has 6 cases but clusters has shape (5,)"),
     (lambda: auc_ci_clustered(HAND_Y, HAND_SCORES, list("aaabbc")), "1 cluster(s) hold positives and 2 hold"),
 ], ids=["no negatives", "one positive", "nan", "length", "nan paired", "one class unpaired", "label 2",
         "text labels", "text scores", "object scores", "scalar labels", "column labels", "longer scores",
-        "roc points, no positives", "alpha", "score interval, no negatives", "clusters length",
-        "one positive cluster"])
+        "roc points, no positives", "column scores", "longer clusters", "alpha", "score interval, no negatives",
+        "clusters length", "one positive cluster"])
 def test_errors_say_what_is_wrong(call, message):
     with pytest.raises(ValueError) as error:
         call()
@@ -308,6 +315,9 @@ def test_intervals_are_clipped_to_the_range_of_an_auc_and_of_a_difference():
     for result in (auc_ci(y, backwards), auc_ci_clustered(y, backwards, np.arange(8))):
         assert result.auc == 0.0625 and result.auc - norm.ppf(0.975) * np.sqrt(result.variance) < 0
         assert result.ci_low == 0.0
+    below_chance = auc_ci_clustered(y, backwards, np.arange(8))
+    assert below_chance.z_vs_chance < 0
+    assert below_chance.z_vs_chance == pytest.approx((0.0625 - 0.5) / np.sqrt(below_chance.variance))
     for flipped in (auc_ci(y, -backwards), auc_ci_clustered(y, -backwards, np.arange(8))):
         assert flipped.auc + norm.ppf(0.975) * np.sqrt(flipped.variance) > 1 and flipped.ci_high == 1.0
     for first, second, sign in ((-backwards, backwards, 1), (backwards, -backwards, -1)):

@@ -431,6 +431,13 @@ def test_boolean_truth_and_the_fewest_cases_per_class_are_accepted(vandyke):
     assert mrmc_roc(scores[..., keep], truth[keep]).reader_auc.shape == (2, 5)
 
 
+def test_a_study_of_more_than_256_cases_is_accepted():
+    """Sizes compared by value: CPython shares the int objects up to 256 only."""
+    scores, truth = _small_study(seed=9, cases=300)
+    assert mrmc_roc(scores, truth).reader_auc.shape == (2, 3)
+    assert 0.5 < mrmc_single(scores[0], truth).auc < 1.0
+
+
 @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1])
 def test_alpha_must_lie_strictly_between_0_and_1(vandyke, alpha):
     with pytest.raises(ValueError, match="alpha must be between 0 and 1"):

@@ -250,6 +250,8 @@ def test_result_is_frozen(vandyke):
     result = mrmc_roc(*vandyke)
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.p_value = 0.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.single[0].auc = 0.0
     with pytest.raises(ValueError, match="read-only"):
         result.reader_auc[0, 0] = 0.0
 
@@ -265,6 +267,7 @@ def test_result_is_frozen(vandyke):
     (lambda s, y: (np.where(np.arange(114) == 7, np.nan, s), y), r"NaN rating\(s\), the first at .* = \(0, 0, 7\)"),
     (lambda s, y: (s[:, :1], y), "at least 2 readers, got 1"),
     (lambda s, y: (s[:1], y), "use mrmc_single"),
+    (lambda s, y: ([[[{}] * 114] * 5] * 2, y), "scores must be numbers"),
 ])
 def test_bad_input_is_a_clear_error(vandyke, change, message):
     scores, truth = change(*vandyke)

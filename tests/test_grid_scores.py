@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from cyclegan.grid_scores import grid_artifact_score, score_images
+from cyclegan.grid_scores import grid_artifact_score, paper_experiment, score_images
 
 
 def _reference_cpr_db(residual: np.ndarray, period: int) -> float:
@@ -110,3 +110,17 @@ def test_score_images_scores_channel_0_inside_the_references_breast():
         assert scores["cpr_db"][index] == expected["cpr_db"] and scores["tile_rms"][index] == expected["tile_rms"]
     whole = grid_artifact_score(images[0, ..., 0])["tile_rms"]
     assert scores["tile_rms"][0] != pytest.approx(whole, rel=1e-3)  # the mask matters
+
+
+def test_paper_experiment_reads_the_run_name():
+    assert [paper_experiment(name) for name in ("exp1", "exp1-float32", "exp2", "exp2-tconv4", "mine")] == [
+        "exp1", "exp1", "exp2", "exp2", "exp2"]
+
+
+@pytest.mark.parametrize("period, smallest", [(4, 17), (8, 24), (2, 17)])  # max(17, 3 * period) pixels a side
+def test_the_smallest_image_a_period_allows(period, smallest):
+    rng = np.random.default_rng(period)
+    assert set(grid_artifact_score(rng.normal(size=(smallest, smallest + 3)), period=period)) == {"cpr_db", "tile_rms"}
+    for shape in ((smallest - 1, smallest + 3), (smallest + 3, smallest - 1)):
+        with pytest.raises(ValueError, match=f"at least {smallest} pixels"):
+            grid_artifact_score(rng.normal(size=shape), period=period)

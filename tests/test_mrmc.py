@@ -268,6 +268,10 @@ def test_result_is_frozen(vandyke):
     (lambda s, y: (s[:, :1], y), "at least 2 readers, got 1"),
     (lambda s, y: (s[:1], y), "use mrmc_single"),
     (lambda s, y: ([[[{}] * 114] * 5] * 2, y), "scores must be numbers"),
+    (lambda s, y: (s.astype(str).astype(object) + "x", y), "scores must be numbers"),
+    (lambda s, y: (s, np.r_[y, 1]), r"truth must have shape \(114,\) to match the scores' cases, got shape \(115,\)"),
+    (lambda s, y: (s, np.ones_like(y)), r"only one class \(114 positive, 0 negative cases\)"),
+    (lambda s, y: (s, np.where(np.arange(114) == 0, 0, 1)), "truth has 113 positive and 1 negative cases"),
 ])
 def test_bad_input_is_a_clear_error(vandyke, change, message):
     scores, truth = change(*vandyke)

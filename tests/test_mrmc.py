@@ -258,6 +258,7 @@ def test_result_is_frozen(vandyke):
 
 @pytest.mark.parametrize("change, message", [
     (lambda s, y: (s, np.where(y == 1, 2, 0)), "truth must hold only 0 and 1, found 2"),
+    (lambda s, y: (s, np.where(np.arange(114) == 5, 2, y)), "truth must hold only 0 and 1, found 2$"),
     (lambda s, y: (s, np.where(y == 1, "yes", "no")), "truth must hold only 0 and 1, found no, yes"),
     (lambda s, y: (s, np.zeros_like(y)), "only one class"),
     (lambda s, y: (s[..., :69], y[:69]), "only one class"),

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from cyclegan.grid_scores import grid_artifact_score, paper_experiment, score_images
+from cyclegan.grid_scores import batch_scores, grid_artifact_score, paper_experiment, score_images
 
 
 def _reference_cpr_db(residual: np.ndarray, period: int) -> float:
@@ -124,3 +124,12 @@ def test_the_smallest_image_a_period_allows(period, smallest):
     for shape in ((smallest - 1, smallest + 3), (smallest + 3, smallest - 1)):
         with pytest.raises(ValueError, match=f"at least {smallest} pixels"):
             grid_artifact_score(rng.normal(size=shape), period=period)
+
+
+def test_shapes_that_do_not_fit_are_clear_errors():
+    rng = np.random.default_rng(8)
+    image = rng.normal(size=(40, 40))
+    with pytest.raises(ValueError, match=r"source shape \(41, 40\) differs from image \(40, 40\)"):
+        grid_artifact_score(image, source=rng.normal(size=(41, 40)))
+    with pytest.raises(ValueError, match=r"images must be \(N, H, W\); got shape \(2, 40, 40, 1\)"):
+        batch_scores(rng.normal(size=(2, 40, 40, 1)))

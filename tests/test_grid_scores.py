@@ -133,3 +133,5 @@ def test_shapes_that_do_not_fit_are_clear_errors():
         grid_artifact_score(image, source=rng.normal(size=(41, 40)))
     with pytest.raises(ValueError, match=r"images must be \(N, H, W\); got shape \(2, 40, 40, 1\)"):
         batch_scores(rng.normal(size=(2, 40, 40, 1)))
+    with pytest.raises(ValueError, match=r"image must be 2-D \(H, W\); got shape \(40,\)"):
+        grid_artifact_score(rng.normal(size=40))

@@ -73,7 +73,7 @@ def _scene(shape, period, seed):
 
 
 @pytest.mark.parametrize("shape, period, seed", [((64, 64), 4, 0), ((250, 202), 4, 1), ((61, 83), 3, 2),
-                                                 ((96, 80), 8, 3), ((40, 42), 2, 4)])
+                                                 ((96, 80), 8, 3), ((40, 42), 2, 4), ((24, 30), 4, 6)])
 def test_both_scores_are_their_definitions(shape, period, seed):
     image, source, mask = _scene(shape, period, seed)
     for residual_source in (None, source):

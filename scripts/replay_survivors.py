@@ -15,6 +15,7 @@ import sys
 
 SURVIVED = "SURVIVED"
 DIFF_MARK = "--- mutation diff ---"
+APPLY = ["-C1"]  # cosmic-ray's diffs end a hunk at the file's end with one blank context line too many
 
 
 def survivor_patches(report: str) -> list[str]:
@@ -50,14 +51,14 @@ def main(report_path: str, pytest_args: str) -> int:
     patches = survivor_patches(open(report_path).read())
     surviving = 0
     for patch in patches:
-        applied = subprocess.run(["git", "apply", "-"], input=patch, text=True, capture_output=True)
+        applied = subprocess.run(["git", "apply", *APPLY, "-"], input=patch, text=True, capture_output=True)
         if applied.returncode:
             print("does not apply:", changed_lines(patch))
             continue
         try:
             tests = subprocess.run(f"{sys.executable} -m pytest -x -q {pytest_args}", shell=True, capture_output=True)
         finally:
-            subprocess.run(["git", "apply", "-R", "-"], input=patch, text=True, check=True)
+            subprocess.run(["git", "apply", "-R", *APPLY, "-"], input=patch, text=True, check=True, capture_output=True)
         surviving += tests.returncode == 0
         print("SURVIVES" if tests.returncode == 0 else "killed  ", changed_lines(patch))
     print(f"{len(patches)} survivors replayed, {surviving} still survive")

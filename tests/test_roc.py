@@ -344,7 +344,7 @@ def test_a_reader_rating_each_sources_images_alike_gets_a_point_interval_not_nan
     assert (result.z_vs_chance, result.p_vs_chance) == (0.0, 1.0)
 
 
-@pytest.mark.parametrize("alpha", [0.0, 1.0])
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1])
 def test_alpha_must_lie_strictly_between_0_and_1(alpha):
     with pytest.raises(ValueError, match="alpha must be between 0 and 1"):
         auc_ci(HAND_Y, HAND_SCORES, alpha=alpha)

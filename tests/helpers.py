@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -18,6 +19,28 @@ TINY = [
 def tiny_config(*overrides: str, experiment: str = "exp1") -> ExperimentConfig:
     raw = json.loads((Path(__file__).resolve().parents[1] / "experiments" / f"{experiment}.json").read_text())
     return config_from_dict(raw, TINY + list(overrides))
+
+
+class TF1Adam:
+    """tf.train.AdamOptimizer, written from its documented update: per-variable moments, one
+    beta-power pair per instance, advanced by every apply_gradients call (`t`: calls so far)."""
+
+    def __init__(self, beta_1, beta_2, epsilon, t: int = 0):
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.t = t
+        self.moments = {}
+
+    def apply_gradients(self, gradients, variables, lr):
+        import tensorflow as tf
+
+        self.t += 1
+        rate = lr * math.sqrt(1 - self.beta_2 ** self.t) / (1 - self.beta_1 ** self.t)
+        for gradient, variable in zip(gradients, variables):
+            m, v = self.moments.get(id(variable), (0.0, 0.0))
+            m = self.beta_1 * m + (1 - self.beta_1) * gradient
+            v = self.beta_2 * v + (1 - self.beta_2) * tf.square(gradient)
+            self.moments[id(variable)] = (m, v)
+            variable.assign_sub(rate * m / (tf.sqrt(v) + self.epsilon))
 
 
 def sgd(name: str, turns: list[list]):

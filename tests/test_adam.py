@@ -1,4 +1,4 @@
-"""TurnTakingAdam against TF1's `tf.train.AdamOptimizer`, written here in NumPy from its documented update.
+"""TurnTakingAdam against TF1's `tf.train.AdamOptimizer` (tests/helpers.py, written from its documented update).
 
 TF1's Adam keeps one beta-power pair per instance and advances it after every `apply_gradients`
 call; one `apply` of a TurnTakingAdam built with n turns must equal n such calls in turn order.
@@ -9,28 +9,12 @@ bias correction moves the weights far beyond float32 rounding.
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from cyclegan.gan.adam import TurnTakingAdam
+from tests.helpers import TF1Adam
 
 SHAPES = [(3, 2), (4,), (2, 2, 2)]  # one variable per network, updated in turns 0, 1, 2
-
-
-class NumpyTF1Adam:
-    """tf.train.AdamOptimizer: m, v per variable; t counts the apply_gradients calls."""
-
-    def __init__(self, beta_1, beta_2, epsilon, t=0):
-        self.beta_1, self.beta_2, self.epsilon, self.t = beta_1, beta_2, epsilon, t
-        self.moments = {}
-
-    def apply_gradients(self, gradients, weights, lr):
-        self.t += 1
-        rate = lr * np.sqrt(1 - self.beta_2 ** self.t) / (1 - self.beta_1 ** self.t)
-        for index, gradient in gradients.items():
-            m, v = self.moments.get(index, (0.0, 0.0))
-            m = m + (1 - self.beta_1) * (gradient - m)
-            v = v + (1 - self.beta_2) * (gradient ** 2 - v)
-            self.moments[index] = (m, v)
-            weights[index] = weights[index] - rate * m / (np.sqrt(v) + self.epsilon)
 
 
 def _variables(rng):
@@ -39,22 +23,23 @@ def _variables(rng):
 
 def _run(turns, steps, rates, beta_1=0.5, beta_2=0.999, epsilon=1e-3, start=0, seed=0):
     """Weights after `steps` applies of TurnTakingAdam over `turns` (lists of variable indices), and
-    the NumPy TF1 reference's after the same gradients, one apply_gradients call per turn."""
+    the TF1 reference's (float64) after the same gradients, one apply_gradients call per turn."""
     rng = np.random.default_rng(seed)
     variables = _variables(rng)
-    weights = [variable.numpy().astype(float) for variable in variables]
+    weights = [tf.Variable(variable.numpy().astype(float)) for variable in variables]
     adam = TurnTakingAdam(rates[0], beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
     adam.build_turns([[variables[index] for index in turn] for turn in turns])
     adam.iterations.assign(start)
-    reference = NumpyTF1Adam(beta_1, beta_2, epsilon, t=start * len(turns))
+    reference = TF1Adam(beta_1, beta_2, epsilon, t=start * len(turns))
     order = [index for turn in turns for index in turn]
     for step in range(steps):
         gradients = {index: rng.normal(scale=0.1 + index, size=SHAPES[index]).astype("float32") for index in order}
         adam.learning_rate = rates[step]
         adam.apply([gradients[index] for index in order], [variables[index] for index in order])
         for turn in turns:
-            reference.apply_gradients({index: gradients[index] for index in turn}, weights, rates[step])
-    return [variable.numpy() for variable in variables], weights
+            reference.apply_gradients([gradients[index].astype(float) for index in turn],
+                                      [weights[index] for index in turn], rates[step])
+    return [variable.numpy() for variable in variables], [weight.numpy() for weight in weights]
 
 
 def _assert_close(actual, expected):

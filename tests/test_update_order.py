@@ -18,7 +18,6 @@ instance norm (`conv_bias=unnormalised`), so that every weight can be compared c
 """
 
 import dataclasses
-import math
 
 import keras
 import numpy as np
@@ -31,7 +30,7 @@ from cyclegan.gan.model import CycleGAN
 from cyclegan.gan.update_orders import UPDATE_ORDERS, optimizer_turns, update_order
 from cyclegan.nets import instance_norm
 from cyclegan.nets.networks import build_networks
-from tests.helpers import tiny_config
+from tests.helpers import TF1Adam, tiny_config
 
 STEPS = 2
 
@@ -50,25 +49,6 @@ def instance_norm_by_separate_ops(monkeypatch):
     instance_norm.fastest.cache_clear()
 GENERATOR_LR, DISCRIMINATOR_LR = 0.01, 0.004  # large and different: wrong counters or rates show
 TOLERANCE = 2e-4  # largest weight difference allowed (measured: 6e-7 to 5e-5); a step moves weights up to 0.01
-
-
-class TF1Adam:
-    """tf.train.AdamOptimizer: per-variable moments, one beta-power pair per instance."""
-
-    def __init__(self, beta_1, beta_2, epsilon):
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.t = 0
-        self.moments = {}
-
-    def apply_gradients(self, gradients, variables, lr):
-        self.t += 1
-        rate = lr * math.sqrt(1 - self.beta_2 ** self.t) / (1 - self.beta_1 ** self.t)
-        for gradient, variable in zip(gradients, variables):
-            m, v = self.moments.get(id(variable), (0.0, 0.0))
-            m = self.beta_1 * m + (1 - self.beta_1) * gradient
-            v = self.beta_2 * v + (1 - self.beta_2) * tf.square(gradient)
-            self.moments[id(variable)] = (m, v)
-            variable.assign_sub(rate * m / (tf.sqrt(v) + self.epsilon))
 
 
 class Reference:

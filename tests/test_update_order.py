@@ -251,22 +251,25 @@ def test_alternating_logs_the_cycle_terms_of_g_h2c_s_pass():
     assert abs(cycle_total() - before) > 1e-3 * before  # the step's updates move it far beyond that tolerance
 
 
+def _pool_draws(model, steps=8):
+    """Every (coin, slot) seed the model's two pools draw from in its first `steps` steps."""
+    draws = []
+    for step in range(steps):
+        model.step.assign(step)
+        for seed in model._pool_seeds().values():
+            draws += [tuple(seed.numpy()), tuple(seed.numpy() + 1)]
+    return draws
+
+
 def test_every_pool_draw_of_a_run_has_its_own_seed():
     """The pools draw their coin from a seed and their slot from seed + 1 (gan/pool.py); the two domains,
     the steps and the runs of a study's consecutive seeds must never share a draw, or the pools' choices
     would be correlated (batches of one image, the originals')."""
-    model = CycleGAN(tiny_config())
-    draws = []
-    for step in range(8):
-        model.step.assign(step)
-        for seed in model._pool_seeds().values():
-            draws += [tuple(seed.numpy()), tuple(seed.numpy() + 1)]
+    config = tiny_config()
+    draws = _pool_draws(CycleGAN(config))
     assert len(set(draws)) == len(draws) == 32
-    other_run = CycleGAN(tiny_config(f"seed={model.config.seed + 1}"))
-    for step in range(8):
-        other_run.step.assign(step)
-        for seed in other_run._pool_seeds().values():
-            assert not {tuple(seed.numpy()), tuple(seed.numpy() + 1)} & set(draws), step
+    next_seed = _pool_draws(CycleGAN(tiny_config(f"seed={config.seed + 1}")))
+    assert not set(next_seed) & set(draws)
 
 
 def test_the_table_of_orders_cannot_be_altered():

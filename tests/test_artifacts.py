@@ -177,9 +177,14 @@ def _small_mask():
     (lambda x: batch_scores(x), r"\(N, H, W\)"),
     (lambda x: batch_scores(x[None], sources=x), "sources"),
     (lambda x: batch_scores(x[None], masks=x[None, :-1]), "masks"),
+    (lambda x: grid_artifact_score(x[0]), r"2-D \(H, W\); got shape \(32,\)"),
+    (lambda x: grid_artifact_score(x, np.pad(x, ((0, 1), (0, 0)))), r"source shape \(33, 32\) differs"),
+    (lambda x: grid_artifact_score(x, mask=np.ones((33, 32), bool)), "mask shape"),
+    (lambda x: grid_artifact_score(x, mask=np.ones((32, 33), bool)), "mask shape"),
+    (lambda x: batch_scores(x[None, ..., None]), r"\(N, H, W\); got shape \(1, 32, 32, 1\)"),
 ], ids=["3d", "source_shape", "mask_shape", "nan", "inf_source", "period_1", "period_float", "period_bool",
         "period_too_long", "too_small", "mask_too_small", "mask_empty", "batch_2d", "batch_sources",
-        "batch_masks"])
+        "batch_masks", "1d", "larger_source", "taller_mask", "wider_mask", "batch_4d"])
 def test_invalid_inputs_raise_clear_errors(call, message):
     image = np.random.default_rng(6).standard_normal((32, 32))
     with pytest.raises(ValueError, match=message):

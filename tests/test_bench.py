@@ -7,6 +7,7 @@ import pytest
 from cyclegan import cli
 from cyclegan.config import load_config
 from cyclegan.nets.networks import build_networks
+from cyclegan.perf import op_profile
 from cyclegan.perf.bench import format_report
 from cyclegan.perf.flops import conv_costs, train_step_flops
 from cyclegan.runtime.threads import cpu_cores, layout
@@ -76,8 +77,30 @@ def test_bench_prints_step_time_flops_utilisation_and_pipeline_rate_as_json(caps
     by_op = result["profile"]["ms_per_step_by_op"]
     assert list(by_op.values()) == sorted(by_op.values(), reverse=True) and all(ms >= 0 for ms in by_op.values())
     assert {"Conv2DBackpropInput", "FusedBatchNormV3"} <= set(by_op)  # oneDNN's kernel prefixes dropped
+    ops = result["profile"]["ops_per_step_by_op"]
+    traced = op_profile.op_totals(tmp_path / "trace")  # two steps' worth
+    assert ops == {op: count / 2 for op, (_, count) in traced.items()} and min(ops.values()) >= 1
+    assert f"{sum(ops.values()):.0f} ops/step" in format_report(result)
     assert list((tmp_path / "trace").glob("plugins/profile/*/*.xplane.pb"))
     assert "Conv2DBackpropInput" in format_report(result) and "time by op type" in format_report(result)
+
+
+def test_op_totals_sum_each_op_types_time_and_count_its_runs(tmp_path):
+    import tensorflow as tf
+
+    @tf.function
+    def three_products_and_a_sine(x):
+        for _ in range(3):
+            x = tf.matmul(x, x)
+        return tf.math.sin(x)
+
+    x = tf.eye(64)
+    three_products_and_a_sine(x)  # traced before the profiler starts
+    op_profile.trace(tmp_path, lambda: [three_products_and_a_sine(x) for _ in range(2)])
+    totals = op_profile.op_totals(tmp_path)
+    assert (totals["MatMul"][1], totals["Sin"][1]) == (6, 2)
+    assert all(ms > 0 for ms, _ in totals.values())
+    assert [ms for ms, _ in totals.values()] == sorted((ms for ms, _ in totals.values()), reverse=True)
 
 
 def test_bench_refuses_nonsense_step_counts(capsys):

@@ -174,12 +174,15 @@ def compare_plain_seconds(config: ExperimentConfig, steps: int,
 
 
 def profile_steps(model: CycleGAN, batch, directory: Path) -> dict:
-    """{"dir", "steps", "ms_per_step_by_op"}: PROFILED_STEPS executions of `model.fit` on `batch`
-    traced into `directory`, the executor threads' time per op type divided among their steps."""
+    """{"dir", "steps", "ms_per_step_by_op", "ops_per_step_by_op"}: PROFILED_STEPS executions of
+    `model.fit` on `batch` traced into `directory`; per op type, the executor threads' time and the
+    number of ops run, divided among the traced steps."""
     op_profile.trace(directory, lambda: fit_seconds(model, batch, PROFILED_STEPS, 0))
     steps = PROFILED_STEPS * model.config.train.steps_per_execution
+    totals = op_profile.op_totals(directory)
     return {"dir": str(directory), "steps": steps,
-            "ms_per_step_by_op": {op: round(ms / steps, 1) for op, ms in op_profile.op_times(directory).items()}}
+            "ms_per_step_by_op": {op: round(ms / steps, 3) for op, (ms, _) in totals.items()},
+            "ops_per_step_by_op": {op: count / steps for op, (_, count) in totals.items()}}
 
 
 def matmul_peak(dtype: str, size: int, chain: int = 8, repeats: int = 5, parallel: int = 1) -> float:
@@ -363,10 +366,10 @@ def _profile_lines(profile: dict | None) -> list[str]:
     """The largest op types of `profile` (run_bench's), one line each."""
     if not profile:
         return []
-    by_op = profile["ms_per_step_by_op"]
+    by_op, ops = profile["ms_per_step_by_op"], profile["ops_per_step_by_op"]
     total = sum(by_op.values())
     lines = [f"  time by op type ({total:.0f} ms/step on the executor threads, which run ops side by side; "
-             f"trace in {profile['dir']}):"]
-    lines += [f"    {op:32s} {ms:8.1f} ms/step {100 * ms / total:5.1f} %" for op, ms in
-              list(by_op.items())[:PROFILE_LINES]]
+             f"{sum(ops.values()):.0f} ops/step; trace in {profile['dir']}):"]
+    lines += [f"    {op:32s} {ms:8.1f} ms/step {100 * ms / total:5.1f} % {ops[op]:6.0f} ops/step "
+              f"{1e3 * ms / ops[op]:7.0f} us/op" for op, ms in list(by_op.items())[:PROFILE_LINES]]
     return lines

@@ -2,9 +2,9 @@
 
 `trace(directory, run)` records `run()` with the TensorFlow profiler (the trace TensorBoard's
 Profile tab and Perfetto read, under directory/plugins/profile/<time>/*.xplane.pb);
-`op_times(directory)` reads the newest trace back and sums, per op type (Conv2DBackpropFilter,
-FusedBatchNormV3, AddV2, ...), the time the TensorFlow executor threads spent in it; on a GPU,
-per kernel name instead. On a CPU several ops run at once, each on its own executor thread, so the
+`op_totals(directory)` reads the newest trace back and sums, per op type (Conv2DBackpropFilter,
+FusedBatchNormV3, AddV2, ...), the time the TensorFlow executor threads spent in it and how many
+times it ran; on a GPU, per kernel name instead. On a CPU several ops run at once, each on its own executor thread, so the
 sum exceeds the wall time; the shares say where the work is.
 """
 
@@ -28,10 +28,10 @@ def trace(directory: Path, run) -> None:
         tf.profiler.experimental.stop()
 
 
-def op_times(directory: Path) -> dict[str, float]:
-    """Op type (kernel name on a GPU) -> milliseconds spent in it, from the newest trace under
-    `directory`: the GPU planes where the trace has them, else the host's executor threads;
-    largest first."""
+def op_totals(directory: Path) -> dict[str, tuple[float, int]]:
+    """Op type (kernel name on a GPU) -> (milliseconds spent in it, times it ran), from the newest
+    trace under `directory`: the GPU planes where the trace has them, else the host's executor
+    threads; most time first."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2  # TensorFlow's own trace format
 
     traces = sorted(Path(directory).glob("plugins/profile/*/*.xplane.pb"))
@@ -41,6 +41,7 @@ def op_times(directory: Path) -> dict[str, float]:
     space.ParseFromString(traces[-1].read_bytes())
     gpu_planes = [plane for plane in space.planes if plane.name.startswith(GPU_PLANE)]
     times: collections.Counter = collections.Counter()
+    counts: collections.Counter = collections.Counter()
     for plane in gpu_planes or [plane for plane in space.planes if plane.name.startswith("/host:CPU")]:
         for line in plane.lines:
             if not gpu_planes and not line.name.startswith(EXECUTOR_THREADS):
@@ -50,7 +51,8 @@ def op_times(directory: Path) -> dict[str, float]:
                 if not gpu_planes and (":" not in name or "::" in name):
                     continue  # the executor's own events ("ExecutorState::Process"), not ops
                 times[_op_type(name)] += event.duration_ps / 1e9
-    return dict(times.most_common())
+                counts[_op_type(name)] += 1
+    return {op: (ms, counts[op]) for op, ms in times.most_common()}
 
 
 def _op_type(name: str) -> str:

@@ -4,8 +4,8 @@
 Profile tab and Perfetto read, under directory/plugins/profile/<time>/*.xplane.pb);
 `op_totals(directory)` reads the newest trace back and sums, per op type (Conv2DBackpropFilter,
 FusedBatchNormV3, AddV2, ...), the time the TensorFlow executor threads spent in it and how many
-times it ran; on a GPU, per kernel name instead. On a CPU several ops run at once, each on its own executor thread, so the
-sum exceeds the wall time; the shares say where the work is.
+times it ran; on a GPU, per kernel name instead. On a CPU several ops run at once, each on its own
+executor thread, so the sum exceeds the wall time; the shares say where the work is.
 """
 
 from __future__ import annotations

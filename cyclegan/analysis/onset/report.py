@@ -279,7 +279,7 @@ def plot_arm(study: Study, onset: RunOnset, path: Path) -> None:
     axes[1, 0].set_ylabel(f"translated − input, ×{1 / limit:.3g}", fontsize=9)
     axes[2, 0].set_ylabel("spectrum (centred)", fontsize=9)
     figure.suptitle(f"{run.name}, {direction}: a held-out image at the start, at the score's minimum, at onset "
-                    "and at the end", fontsize=10)
+                    "and at the end (columns in step order)", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 

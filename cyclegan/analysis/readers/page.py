@@ -327,11 +327,17 @@ function imageFigure(image, caption) {
   return figure;
 }
 
-function syncScroll(source) {
+const syncedTo = new WeakMap();  // viewport -> the scroll position syncScroll last gave it
+
+function scrollPosition(viewport) { return `${viewport.scrollLeft},${viewport.scrollTop}`; }
+
+function syncScroll(source) {  // the screen's other viewports scroll with `source`
+  if (syncedTo.get(source) === scrollPosition(source)) return;  // the late echo of a scroll set here
   for (const viewport of document.querySelectorAll("#images .viewport")) {
     if (viewport !== source) {
       viewport.scrollLeft = source.scrollLeft;
       viewport.scrollTop = source.scrollTop;
+      syncedTo.set(viewport, scrollPosition(viewport));
     }
   }
 }
@@ -372,6 +378,7 @@ function setZoom(zoom, cursor) {
   const zoomed = img.getBoundingClientRect(), to = anchor(), viewport = img.parentElement;
   viewport.scrollLeft += zoomed.left + (from.x - box.left) / box.width * zoomed.width - to.x;
   viewport.scrollTop += zoomed.top + (from.y - box.top) / box.height * zoomed.height - to.y;
+  syncScroll(viewport);  // now, before a late scroll event of another viewport can carry its old position back
 }
 
 function stepZoom(step, cursor) {  // to the next whole zoom above (step 1) or below (-1) the scale shown
